@@ -1,0 +1,77 @@
+// The interfaces behind Sender<T> and Receiver<T>. In-process pipes and
+// network sessions implement them; the public handles only forward.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <system_error>
+
+namespace libchan::detail {
+
+/// One party waiting for a message. A waiter may be registered with several
+/// channels at once (select); exactly one of them wins it through claim().
+template <class T>
+class receive_waiter {
+ public:
+  /// Called with the channel's lock held. Returns true if the caller now owns
+  /// the right to complete this waiter; false once another channel has it.
+  virtual bool claim() noexcept = 0;
+
+  /// Called exactly once after a successful claim, with no channel lock held.
+  /// `index` is the value given at registration. An empty `value` with no
+  /// error is the end of the channel.
+  virtual void complete(std::size_t index, std::error_code ec, std::optional<T> value) = 0;
+
+ protected:
+  ~receive_waiter() = default;
+};
+
+/// A sender waiting for room (or, in a rendezvous pipe, for a receiver).
+class send_waiter {
+ public:
+  /// Called exactly once, with no channel lock held.
+  virtual void complete(std::error_code ec) = 0;
+
+ protected:
+  ~send_waiter() = default;
+};
+
+/// The receiving side of one channel.
+template <class T>
+class receiver_impl {
+ public:
+  virtual ~receiver_impl() = default;
+
+  /// Completes `w` now if a message (or the end) is ready and w.claim()
+  /// succeeds; otherwise registers it. Never calls `w` under a lock held by
+  /// the caller; may call it before returning.
+  virtual void start_receive(receive_waiter<T>& w, std::size_t index) = 0;
+
+  /// Removes `w` if still registered. After return the channel no longer
+  /// refers to `w`. Does not complete it.
+  virtual void cancel_receive(receive_waiter<T>& w) noexcept = 0;
+
+  /// Completes every registered waiter with errc::cancelled.
+  virtual void cancel_all() = 0;
+
+  /// The receiving end is gone: pending and later sends fail with
+  /// errc::closed and queued messages are dropped. Idempotent.
+  virtual void close_receive() noexcept = 0;
+};
+
+/// The sending side of one channel.
+template <class T>
+class sender_impl {
+ public:
+  virtual ~sender_impl() = default;
+
+  /// Hands `value` over; completes `w` once the channel accepted it (or
+  /// failed). May complete before returning.
+  virtual void start_send(T&& value, send_waiter& w) = 0;
+
+  /// No more messages: the receiver sees the end once all sent ones are
+  /// taken. Idempotent.
+  virtual void close_send() noexcept = 0;
+};
+
+}  // namespace libchan::detail

@@ -1,0 +1,178 @@
+// Glue between channel waiters and Asio completion tokens.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <utility>
+
+#include "libchan/detail/channel_impl.hpp"
+
+namespace libchan::detail {
+
+/// Runs `handler(args...)` through the handler's associated executor, never
+/// inline, keeping that executor's work count up until then (Asio's rules).
+template <class Handler, class... Args>
+void post_completion(Handler&& handler, Args&&... args) {
+  auto ex = boost::asio::get_associated_executor(handler);
+  auto work = boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked);
+  boost::asio::post(ex, [h = std::forward<Handler>(handler), work = std::move(work),
+                         ... a = std::forward<Args>(args)]() mutable { h(std::move(a)...); });
+}
+
+/// States of a waiter: claimed by one channel, or given up by its owner.
+enum : int { waiter_idle = 0, waiter_claimed = 1, waiter_abandoned = 2 };
+
+/// The blocking side of a wait: spins briefly, then sleeps on a condvar.
+class blocking_signal {
+ public:
+  void notify() {
+    std::lock_guard lock(mutex_);
+    done_.store(true, std::memory_order_release);
+    if (sleeping_) cond_.notify_one();
+  }
+
+  void wait() {
+    if (spin()) return;
+    std::unique_lock lock(mutex_);
+    sleeping_ = true;
+    cond_.wait(lock, [&] { return done_.load(std::memory_order_acquire); });
+  }
+
+  /// False if the deadline passed first.
+  template <class Clock, class Duration>
+  bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
+    if (spin()) return true;
+    std::unique_lock lock(mutex_);
+    sleeping_ = true;
+    return cond_.wait_until(lock, deadline, [&] { return done_.load(std::memory_order_acquire); });
+  }
+
+ private:
+  bool spin() {
+    // A peer on another core usually answers within a few hundred
+    // nanoseconds; sleeping costs two system calls.
+    for (int i = 0; i < 200; ++i) {
+      if (done_.load(std::memory_order_acquire)) {
+        // The notifier may still hold the mutex: wait for it to let go
+        // before the caller destroys this object.
+        std::lock_guard lock(mutex_);
+        return true;
+      }
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    return false;
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cond_;
+  std::atomic<bool> done_{false};
+  bool sleeping_ = false;
+};
+
+/// A receive waiter for blocking calls; lives on the caller's stack.
+template <class T>
+class blocking_receive final : public receive_waiter<T> {
+ public:
+  bool claim() noexcept override {
+    int expected = waiter_idle;
+    return state_.compare_exchange_strong(expected, waiter_claimed, std::memory_order_acq_rel);
+  }
+
+  void complete(std::size_t index, std::error_code ec, std::optional<T> value) override {
+    index_ = index;
+    ec_ = ec;
+    value_ = std::move(value);
+    signal_.notify();
+  }
+
+  void wait() { signal_.wait(); }
+
+  /// Waits until the deadline. On time-out, tries to give the waiter up; if a
+  /// channel claimed it first, its completion is imminent and is awaited.
+  /// Returns false if given up: the caller must then cancel its registrations.
+  template <class Clock, class Duration>
+  bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
+    if (signal_.wait_until(deadline)) return true;
+    int expected = waiter_idle;
+    if (state_.compare_exchange_strong(expected, waiter_abandoned, std::memory_order_acq_rel))
+      return false;
+    signal_.wait();
+    return true;
+  }
+
+  std::size_t index() const { return index_; }
+  std::error_code error() const { return ec_; }
+  std::optional<T>& value() { return value_; }
+
+ private:
+  std::atomic<int> state_{waiter_idle};
+  blocking_signal signal_;
+  std::size_t index_ = 0;
+  std::error_code ec_;
+  std::optional<T> value_;
+};
+
+/// A send waiter for blocking calls.
+class blocking_send final : public send_waiter {
+ public:
+  void complete(std::error_code ec) override {
+    ec_ = ec;
+    signal_.notify();
+  }
+  std::error_code wait() {
+    signal_.wait();
+    return ec_;
+  }
+
+ private:
+  blocking_signal signal_;
+  std::error_code ec_;
+};
+
+/// A receive waiter owning an Asio completion handler; deletes itself.
+template <class T, class Handler>
+class async_receive final : public receive_waiter<T> {
+ public:
+  explicit async_receive(Handler&& h) : handler_(std::move(h)) {}
+
+  bool claim() noexcept override {
+    bool expected = false;
+    return claimed_.compare_exchange_strong(expected, true, std::memory_order_acq_rel);
+  }
+
+  void complete(std::size_t, std::error_code ec, std::optional<T> value) override {
+    post_completion(std::move(handler_), ec, std::move(value));
+    delete this;
+  }
+
+ private:
+  std::atomic<bool> claimed_{false};
+  Handler handler_;
+};
+
+/// A send waiter owning an Asio completion handler; deletes itself.
+template <class Handler>
+class async_send final : public send_waiter {
+ public:
+  explicit async_send(Handler&& h) : handler_(std::move(h)) {}
+  void complete(std::error_code ec) override {
+    post_completion(std::move(handler_), ec);
+    delete this;
+  }
+
+ private:
+  Handler handler_;
+};
+
+}  // namespace libchan::detail

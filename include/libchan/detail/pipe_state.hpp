@@ -1,0 +1,153 @@
+// The shared state of an in-process channel: a bounded queue plus the
+// parties waiting on either side. Values are moved, never serialized.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "libchan/detail/channel_impl.hpp"
+#include "libchan/error.hpp"
+
+namespace libchan::detail {
+
+template <class T>
+class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
+ public:
+  /// capacity 0 makes a rendezvous channel: a send completes only when a
+  /// receiver has taken the value.
+  explicit pipe_state(std::size_t capacity) : capacity_(capacity) {}
+
+  void start_receive(receive_waiter<T>& w, std::size_t index) override {
+    std::unique_lock lock(mutex_);
+    if (!queue_.empty() || !senders_.empty()) {
+      if (!w.claim()) return;
+      send_waiter* unblocked = nullptr;
+      T value = take_next(unblocked);
+      lock.unlock();
+      w.complete(index, {}, std::move(value));
+      if (unblocked) unblocked->complete({});
+      return;
+    }
+    if (send_closed_ || recv_closed_) {
+      if (!w.claim()) return;
+      lock.unlock();
+      // Receiving after our own close is a usage error; after the sender's
+      // close it is the normal end of the channel.
+      w.complete(index, recv_closed_ ? std::error_code(errc::closed) : std::error_code(),
+                 std::nullopt);
+      return;
+    }
+    receivers_.push_back({&w, index});
+  }
+
+  void cancel_receive(receive_waiter<T>& w) noexcept override {
+    std::lock_guard lock(mutex_);
+    std::erase_if(receivers_, [&](const pending_receive& r) { return r.waiter == &w; });
+  }
+
+  void cancel_all() override {
+    std::unique_lock lock(mutex_);
+    auto waiting = std::exchange(receivers_, {});
+    lock.unlock();
+    fail_receivers(waiting, errc::cancelled);
+  }
+
+  void close_receive() noexcept override {
+    std::unique_lock lock(mutex_);
+    recv_closed_ = true;
+    // Destroy dropped values outside the lock: their destructors may close
+    // other channels.
+    auto dropped = std::exchange(queue_, {});
+    auto blocked = std::exchange(senders_, {});
+    auto waiting = std::exchange(receivers_, {});
+    lock.unlock();
+    for (auto& s : blocked) s.waiter->complete(errc::closed);
+    fail_receivers(waiting, errc::closed);
+  }
+
+  void start_send(T&& value, send_waiter& w) override {
+    std::unique_lock lock(mutex_);
+    if (recv_closed_ || send_closed_) {
+      lock.unlock();
+      T dropped(std::move(value));
+      w.complete(errc::closed);
+      return;
+    }
+    while (!receivers_.empty()) {
+      auto r = receivers_.front();
+      receivers_.pop_front();
+      // A select that was won by another channel leaves stale entries.
+      if (!r.waiter->claim()) continue;
+      lock.unlock();
+      r.waiter->complete(r.index, {}, std::move(value));
+      w.complete({});
+      return;
+    }
+    if (queue_.size() < capacity_) {
+      queue_.push_back(std::move(value));
+      lock.unlock();
+      w.complete({});
+      return;
+    }
+    senders_.push_back({std::move(value), &w});
+  }
+
+  void close_send() noexcept override {
+    std::unique_lock lock(mutex_);
+    if (send_closed_) return;
+    send_closed_ = true;
+    if (!queue_.empty() || !senders_.empty()) return;
+    auto waiting = std::exchange(receivers_, {});
+    lock.unlock();
+    for (auto& r : waiting)
+      if (r.waiter->claim()) r.waiter->complete(r.index, {}, std::nullopt);
+  }
+
+ private:
+  struct pending_send {
+    T value;
+    send_waiter* waiter;
+  };
+  struct pending_receive {
+    receive_waiter<T>* waiter;
+    std::size_t index;
+  };
+
+  // Pops the next value in order; a blocked sender moves into the freed slot
+  // (or, with no buffer, hands its value over directly).
+  T take_next(send_waiter*& unblocked) {
+    if (queue_.empty()) {
+      auto s = std::move(senders_.front());
+      senders_.pop_front();
+      unblocked = s.waiter;
+      return std::move(s.value);
+    }
+    T value = std::move(queue_.front());
+    queue_.pop_front();
+    if (!senders_.empty()) {
+      queue_.push_back(std::move(senders_.front().value));
+      unblocked = senders_.front().waiter;
+      senders_.pop_front();
+    }
+    return value;
+  }
+
+  static void fail_receivers(std::deque<pending_receive>& waiting, errc e) {
+    for (auto& r : waiting)
+      if (r.waiter->claim()) r.waiter->complete(r.index, e, std::nullopt);
+  }
+
+  std::mutex mutex_;
+  const std::size_t capacity_;
+  std::deque<T> queue_;
+  std::deque<pending_send> senders_;
+  std::deque<pending_receive> receivers_;
+  bool send_closed_ = false;
+  bool recv_closed_ = false;
+};
+
+}  // namespace libchan::detail

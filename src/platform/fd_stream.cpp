@@ -1,0 +1,103 @@
+#include "fd_stream.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <thread>
+
+namespace libchan::detail {
+namespace {
+
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+class fd_stream final : public stream_impl {
+ public:
+  explicit fd_stream(Fd fd) : fd_(std::move(fd)) {
+    struct stat st{};
+    is_socket_ = ::fstat(fd_.get(), &st) == 0 && S_ISSOCK(st.st_mode);
+    int flags = ::fcntl(fd_.get(), F_GETFL);
+    write_only_ = flags >= 0 && (flags & O_ACCMODE) == O_WRONLY;
+  }
+
+  std::size_t read_some(std::span<std::byte> buffer, std::error_code& ec) override {
+    ec.clear();
+    if (buffer.empty()) return 0;
+    for (;;) {
+      ssize_t n = ::read(fd_.get(), buffer.data(), buffer.size());
+      if (n >= 0) return static_cast<std::size_t>(n);
+      if (errno == EINTR) continue;
+      ec = last_error();
+      return 0;
+    }
+  }
+
+  void write(std::span<const std::byte> data, std::error_code& ec) override {
+    ec.clear();
+    if (write_closed_) {
+      ec = errc::closed;
+      return;
+    }
+    while (!data.empty()) {
+      // MSG_NOSIGNAL: a peer that went away is an error, not a SIGPIPE.
+      ssize_t n = is_socket_ ? ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL)
+                             : ::write(fd_.get(), data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ec = errno == EPIPE ? std::error_code(errc::closed) : last_error();
+        return;
+      }
+      data = data.subspan(static_cast<std::size_t>(n));
+    }
+  }
+
+  void close_write() noexcept override {
+    if (write_closed_.exchange(true)) return;
+    if (is_socket_)
+      ::shutdown(fd_.get(), SHUT_WR);
+    else if (write_only_)
+      fd_.reset();  // the reader of a pipe sees EOF once the last writer closes
+  }
+
+  void close() noexcept override {
+    write_closed_ = true;
+    fd_.reset();
+  }
+
+  int native_handle() const noexcept override { return fd_.get(); }
+
+ private:
+  Fd fd_;
+  bool is_socket_ = false;
+  bool write_only_ = false;
+  std::atomic<bool> write_closed_{false};
+};
+
+}  // namespace
+
+std::shared_ptr<stream_impl> make_fd_stream(Fd fd) {
+  return std::make_shared<fd_stream>(std::move(fd));
+}
+
+// Streams without an event loop of their own fall back to a thread per
+// operation; the io layer replaces fd streams with reactor-driven ones.
+void stream_impl::async_read_some(std::span<std::byte> buffer, io_handler done) {
+  std::thread([self = shared_from_this(), buffer, done = std::move(done)] {
+    std::error_code ec;
+    std::size_t n = self->read_some(buffer, ec);
+    done(ec, n);
+  }).detach();
+}
+
+void stream_impl::async_write(std::span<const std::byte> data, io_handler done) {
+  std::thread([self = shared_from_this(), data, done = std::move(done)] {
+    std::error_code ec;
+    self->write(data, ec);
+    done(ec, ec ? 0 : data.size());
+  }).detach();
+}
+
+}  // namespace libchan::detail
