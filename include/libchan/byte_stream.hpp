@@ -82,31 +82,27 @@ class ByteStream {
   /// Starts a read; the handler gets `void(std::error_code, std::size_t)`.
   template <class CompletionToken>
   auto async_read_some(std::span<std::byte> buffer, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(std::error_code, std::size_t)>(
-        [this, buffer](auto handler) {
-          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-          auto done = [shared](std::error_code ec, std::size_t n) {
-            detail::post_completion(std::move(*shared), ec, n);
-          };
-          if (auto ec = check(Mode::read_only)) return done(ec, 0);
-          impl_->async_read_some(buffer, std::move(done));
-        },
-        token);
+    return detail::initiate<std::size_t>(token, [this, buffer](auto handler) {
+      // std::function needs a copyable callable; the handler is move-only.
+      auto shared =
+          std::make_shared<detail::tracked_handler<decltype(handler)>>(std::move(handler));
+      auto done = [shared](std::error_code ec, std::size_t n) { shared->post(ec, n); };
+      if (auto ec = check(Mode::read_only)) return done(ec, 0);
+      impl_->async_read_some(buffer, std::move(done));
+    });
   }
 
   /// Starts writing all of `data`; the handler gets `void(std::error_code, std::size_t)`.
   template <class CompletionToken>
   auto async_write(std::span<const std::byte> data, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(std::error_code, std::size_t)>(
-        [this, data](auto handler) {
-          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-          auto done = [shared](std::error_code ec, std::size_t n) {
-            detail::post_completion(std::move(*shared), ec, n);
-          };
-          if (auto ec = check(Mode::write_only)) return done(ec, 0);
-          impl_->async_write(data, std::move(done));
-        },
-        token);
+    return detail::initiate<std::size_t>(token, [this, data](auto handler) {
+      // std::function needs a copyable callable; the handler is move-only.
+      auto shared =
+          std::make_shared<detail::tracked_handler<decltype(handler)>>(std::move(handler));
+      auto done = [shared](std::error_code ec, std::size_t n) { shared->post(ec, n); };
+      if (auto ec = check(Mode::write_only)) return done(ec, 0);
+      impl_->async_write(data, std::move(done));
+    });
   }
 
   /// Tells the reader on the other side that no more bytes come. Idempotent.

@@ -61,16 +61,14 @@ class Sender {
   /// Completes through the handler's associated executor, never inline.
   template <class CompletionToken>
   auto async_send(T value, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(std::error_code)>(
-        [this](auto handler, T v) {
-          if (!impl_) {
-            detail::post_completion(std::move(handler), std::error_code(errc::empty_handle));
-            return;
-          }
-          using op = detail::async_send<std::decay_t<decltype(handler)>>;
-          impl_->start_send(std::move(v), *new op(std::move(handler)));
-        },
-        token, std::move(value));
+    return detail::initiate<>(token, [this, v = std::move(value)](auto handler) mutable {
+      if (!impl_) {
+        detail::post_completion(std::move(handler), std::error_code(errc::empty_handle));
+        return;
+      }
+      using op = detail::async_send<std::decay_t<decltype(handler)>>;
+      impl_->start_send(std::move(v), *new op(std::move(handler)));
+    });
   }
 
   /// Ends the channel. Idempotent, never throws, and safe to call while
@@ -181,17 +179,15 @@ class Receiver {
   /// pending receives with errc::cancelled.
   template <class CompletionToken>
   auto async_receive(CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(std::error_code, std::optional<T>)>(
-        [this](auto handler) {
-          if (!impl_) {
-            detail::post_completion(std::move(handler), std::error_code(errc::empty_handle),
-                                    std::optional<T>());
-            return;
-          }
-          using op = detail::async_receive<T, std::decay_t<decltype(handler)>>;
-          impl_->start_receive(*new op(std::move(handler)), 0);
-        },
-        token);
+    return detail::initiate<std::optional<T>>(token, [this](auto handler) {
+      if (!impl_) {
+        detail::post_completion(std::move(handler), std::error_code(errc::empty_handle),
+                                std::optional<T>());
+        return;
+      }
+      using op = detail::async_receive<T, std::decay_t<decltype(handler)>>;
+      impl_->start_receive(*new op(std::move(handler)), 0);
+    });
   }
 
   /// Completes every pending receive on this channel with errc::cancelled.

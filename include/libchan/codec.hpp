@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -64,6 +65,15 @@ class ExtensionHook {
 ExtensionHook& plain_extensions() noexcept;
 
 /// The interface every serialization format implements.
+///
+/// Error codes carry no text, so every call that reports through
+/// `std::error_code` also takes an optional `detail`: when not null, it
+/// receives a human-readable description of the failure ("msgpack: string of
+/// 70000 bytes exceeds max_string_size (65536)"), and is cleared on success.
+/// The throwing conveniences put that text in Error::what().
+///
+/// A codec object holds only its configuration: calls may run on several
+/// threads at once.
 class Codec {
  public:
   virtual ~Codec() = default;
@@ -72,23 +82,43 @@ class Codec {
   virtual std::string_view name() const noexcept = 0;
 
   /// Appends the encoding of `value` to `out`. Leaves go through `hook`,
-  /// which may move resources out of `value`.
-  virtual void encode(Value& value, std::vector<std::uint8_t>& out, ExtensionHook& hook,
-                      std::error_code& ec) const = 0;
+  /// which may move resources out of `value` (also when encoding fails
+  /// later). On failure `out` is left as it was.
+  void encode(Value& value, std::vector<std::uint8_t>& out, ExtensionHook& hook,
+              std::error_code& ec, std::string* detail = nullptr) const {
+    do_encode(value, out, hook, ec, detail);
+  }
 
   /// Decodes the first value in `input`. Returns the bytes it used; 0 with
   /// no error means `input` holds only the start of a value (more bytes are
   /// needed). Errors: errc::decode_error for malformed input,
-  /// errc::limit_exceeded for input beyond the limits.
-  virtual std::size_t decode(std::span<const std::uint8_t> input, Value& out, ExtensionHook& hook,
-                             std::error_code& ec) const = 0;
+  /// errc::limit_exceeded for input beyond the limits — reported as soon as
+  /// a declared length shows it, without waiting for the bytes. `hook` is
+  /// called only once the whole value decoded cleanly; `out` is assigned
+  /// only on success.
+  std::size_t decode(std::span<const std::uint8_t> input, Value& out, ExtensionHook& hook,
+                     std::error_code& ec, std::string* detail = nullptr) const {
+    return do_decode(input, out, hook, ec, detail);
+  }
 
-  /// Decodes `input`, which must hold exactly one complete value.
+  /// Decodes `input`, which must hold exactly one complete value (a cut
+  /// value or trailing bytes are errc::decode_error; the hook is then not
+  /// called).
   Value decode_exact(std::span<const std::uint8_t> input, ExtensionHook& hook,
-                     std::error_code& ec) const;
-  /// Throwing conveniences with the plain extensions.
+                     std::error_code& ec, std::string* detail = nullptr) const;
+  /// Throwing conveniences with the plain extensions; they throw Error with
+  /// the detail text.
   std::vector<std::uint8_t> encode(Value& value) const;
   Value decode_exact(std::span<const std::uint8_t> input) const;
+
+ protected:
+  /// What implementations provide; the contracts are those of encode and
+  /// decode above. `detail` may be null.
+  virtual void do_encode(Value& value, std::vector<std::uint8_t>& out, ExtensionHook& hook,
+                         std::error_code& ec, std::string* detail) const = 0;
+  virtual std::size_t do_decode(std::span<const std::uint8_t> input, Value& out,
+                                ExtensionHook& hook, std::error_code& ec,
+                                std::string* detail) const = 0;
 };
 
 /// msgpack, the format of libchan's wire protocol.

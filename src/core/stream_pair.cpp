@@ -57,7 +57,8 @@ class byte_pipe {
     write_closed_ = true;
     writable_.notify_all();
     auto writes = std::exchange(pending_writes_, {});
-    wake_reader(lock);  // unlocks
+    wake_reader(lock);
+    lock.unlock();
     for (auto& w : writes) w.done(errc::closed, w.written);
   }
 
@@ -158,12 +159,14 @@ class byte_pipe {
     read.done(ec, n);
   }
 
-  // Wakes blocking and async readers; releases the lock.
+  // Wakes blocking and async readers. Holds the lock again on return.
   void wake_reader(std::unique_lock<std::mutex>& lock) {
     readable_.notify_all();
     auto read = std::exchange(pending_read_, {});
+    if (!read.done) return;
     lock.unlock();
-    if (read.done) complete_read(std::move(read));
+    complete_read(std::move(read));
+    lock.lock();
   }
 
   std::mutex mutex_;

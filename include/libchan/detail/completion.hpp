@@ -9,6 +9,7 @@
 #include <boost/asio/prefer.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -16,16 +17,86 @@
 
 #include "libchan/detail/channel_impl.hpp"
 
+namespace boost::asio {
+template <typename Allocator>
+class use_future_t;
+template <typename Executor>
+struct use_awaitable_t;
+}  // namespace boost::asio
+
 namespace libchan::detail {
 
-/// Runs `handler(args...)` through the handler's associated executor, never
-/// inline, keeping that executor's work count up until then (Asio's rules).
+/// Asio's use_future and use_awaitable turn only boost::system::error_code
+/// or std::exception_ptr into exceptions; for them libchan completes with an
+/// exception_ptr, for every other token with a std::error_code.
+template <class Token>
+struct throws_errors : std::false_type {};
+template <class Allocator>
+struct throws_errors<boost::asio::use_future_t<Allocator>> : std::true_type {};
+template <class Executor>
+struct throws_errors<boost::asio::use_awaitable_t<Executor>> : std::true_type {};
+
+/// Presents a handler taking (std::exception_ptr, Args...) as one taking
+/// (std::error_code, Args...).
+template <class Handler>
+struct error_to_exception {
+  Handler handler;
+
+  template <class... Args>
+  void operator()(std::error_code ec, Args&&... args) {
+    handler(ec ? std::make_exception_ptr(std::system_error(ec)) : std::exception_ptr(),
+            std::forward<Args>(args)...);
+  }
+};
+
+/// async_initiate with the completion signature void(std::error_code,
+/// Args...), adapted for tokens that throw. `init` receives the handler.
+template <class... Args, class CompletionToken, class Initiation>
+auto initiate(CompletionToken&& token, Initiation&& init) {
+  if constexpr (throws_errors<std::decay_t<CompletionToken>>::value) {
+    return boost::asio::async_initiate<CompletionToken, void(std::exception_ptr, Args...)>(
+        [init = std::forward<Initiation>(init)](auto handler) mutable {
+          init(error_to_exception<decltype(handler)>{std::move(handler)});
+        },
+        token);
+  } else {
+    return boost::asio::async_initiate<CompletionToken, void(std::error_code, Args...)>(
+        std::forward<Initiation>(init), token);
+  }
+}
+
+/// A completion handler together with a claim on its executor's work
+/// count, taken when the operation starts: an io_context does not run out
+/// of work while a receive is pending (Asio's rules for async operations).
+template <class Handler>
+class tracked_handler {
+ public:
+  explicit tracked_handler(Handler&& h)
+      : work_(boost::asio::prefer(boost::asio::get_associated_executor(h),
+                                  boost::asio::execution::outstanding_work.tracked)),
+        handler_(std::move(h)) {}
+
+  /// Runs the handler through its associated executor, never inline.
+  template <class... Args>
+  void post(Args&&... args) {
+    auto ex = boost::asio::get_associated_executor(handler_);
+    boost::asio::post(ex, [h = std::move(handler_), work = std::move(work_),
+                           ... a = std::forward<Args>(args)]() mutable { h(std::move(a)...); });
+  }
+
+ private:
+  using executor = boost::asio::associated_executor_t<Handler>;
+  std::decay_t<decltype(boost::asio::prefer(
+      std::declval<executor>(), boost::asio::execution::outstanding_work.tracked))>
+      work_;
+  Handler handler_;
+};
+
+/// Posts `handler(args...)` to the handler's associated executor.
 template <class Handler, class... Args>
 void post_completion(Handler&& handler, Args&&... args) {
-  auto ex = boost::asio::get_associated_executor(handler);
-  auto work = boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked);
-  boost::asio::post(ex, [h = std::forward<Handler>(handler), work = std::move(work),
-                         ... a = std::forward<Args>(args)]() mutable { h(std::move(a)...); });
+  tracked_handler<std::decay_t<Handler>>(std::forward<Handler>(handler))
+      .post(std::forward<Args>(args)...);
 }
 
 /// States of a waiter: claimed by one channel, or given up by its owner.
@@ -152,13 +223,13 @@ class async_receive final : public receive_waiter<T> {
   }
 
   void complete(std::size_t, std::error_code ec, std::optional<T> value) override {
-    post_completion(std::move(handler_), ec, std::move(value));
+    handler_.post(ec, std::move(value));
     delete this;
   }
 
  private:
   std::atomic<bool> claimed_{false};
-  Handler handler_;
+  tracked_handler<Handler> handler_;
 };
 
 /// A send waiter owning an Asio completion handler; deletes itself.
@@ -167,12 +238,21 @@ class async_send final : public send_waiter {
  public:
   explicit async_send(Handler&& h) : handler_(std::move(h)) {}
   void complete(std::error_code ec) override {
-    post_completion(std::move(handler_), ec);
+    handler_.post(ec);
     delete this;
   }
 
  private:
-  Handler handler_;
+  tracked_handler<Handler> handler_;
 };
 
 }  // namespace libchan::detail
+
+template <class Handler, class Executor>
+struct boost::asio::associated_executor<libchan::detail::error_to_exception<Handler>, Executor> {
+  using type = associated_executor_t<Handler, Executor>;
+  static type get(const libchan::detail::error_to_exception<Handler>& h,
+                  const Executor& ex = Executor()) noexcept {
+    return associated_executor<Handler, Executor>::get(h.handler, ex);
+  }
+};

@@ -73,7 +73,7 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
     std::unique_lock lock(mutex_);
     if (recv_closed_ || send_closed_) {
       lock.unlock();
-      T dropped(std::move(value));
+      [[maybe_unused]] T dropped(std::move(value));
       w.complete(errc::closed);
       return;
     }

@@ -1,0 +1,194 @@
+// Typed channel ends seen as Value ends and back, so that a Sender<Reply>
+// can travel inside a dynamic message and be recovered as a Sender<Reply>.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+
+#include "libchan/channel.hpp"
+#include "libchan/convert.hpp"
+#include "libchan/value.hpp"
+
+namespace libchan::detail {
+
+/// A Sender<T> used as a Sender<Value>: each Value is converted to T.
+template <class T>
+class value_to_typed_sender final : public sender_impl<Value> {
+ public:
+  explicit value_to_typed_sender(std::shared_ptr<sender_impl<T>> inner)
+      : inner_(std::move(inner)) {}
+
+  void start_send(Value&& value, send_waiter& w) override {
+    T typed{};
+    std::error_code ec;
+    if (!libchan::from_value(std::move(value), typed, ec)) return w.complete(ec);
+    inner_->start_send(std::move(typed), w);
+  }
+  void close_send() noexcept override { inner_->close_send(); }
+  const std::shared_ptr<sender_impl<T>>& inner() const noexcept { return inner_; }
+
+ private:
+  std::shared_ptr<sender_impl<T>> inner_;
+};
+
+/// A Sender<Value> used as a Sender<T>: each T is converted to a Value.
+template <class T>
+class typed_to_value_sender final : public sender_impl<T> {
+ public:
+  explicit typed_to_value_sender(std::shared_ptr<sender_impl<Value>> inner)
+      : inner_(std::move(inner)) {}
+
+  void start_send(T&& value, send_waiter& w) override {
+    inner_->start_send(libchan::to_value(std::move(value)), w);
+  }
+  void close_send() noexcept override { inner_->close_send(); }
+  const std::shared_ptr<sender_impl<Value>>& inner() const noexcept { return inner_; }
+
+ private:
+  std::shared_ptr<sender_impl<Value>> inner_;
+};
+
+/// Wraps a waiter of one type as a waiter of another, converting the value
+/// on completion. Owned by the receiver adapter that made it.
+template <class From, class To, class Adapter>
+class converting_waiter final : public receive_waiter<From> {
+ public:
+  converting_waiter(Adapter& owner, receive_waiter<To>& outer) : owner_(owner), outer_(outer) {}
+
+  bool claim() noexcept override { return outer_.claim(); }
+
+  void complete(std::size_t index, std::error_code ec, std::optional<From> value) override {
+    // Unlist first: once outer_ completes, its owner may cancel everywhere.
+    auto self = owner_.unlist(this);
+    std::optional<To> converted;
+    if (value && !ec) {
+      converted.emplace();
+      if constexpr (std::is_same_v<To, Value>) {
+        *converted = libchan::to_value(std::move(*value));
+      } else {
+        if (!libchan::from_value(std::move(*value), *converted, ec)) converted.reset();
+      }
+    }
+    outer_.complete(index, ec, std::move(converted));
+  }
+
+  receive_waiter<To>& outer() const noexcept { return outer_; }
+
+ private:
+  Adapter& owner_;
+  receive_waiter<To>& outer_;
+};
+
+/// A receiver of `From` values seen as a receiver of `To` values.
+template <class From, class To>
+class converting_receiver final : public receiver_impl<To> {
+  using waiter = converting_waiter<From, To, converting_receiver>;
+
+ public:
+  explicit converting_receiver(std::shared_ptr<receiver_impl<From>> inner)
+      : inner_(std::move(inner)) {}
+
+  void start_receive(receive_waiter<To>& w, std::size_t index) override {
+    waiter* raw;
+    {
+      std::lock_guard lock(mutex_);
+      raw = &*waiters_.emplace(waiters_.end(), *this, w);
+    }
+    inner_->start_receive(*raw, index);
+  }
+
+  void cancel_receive(receive_waiter<To>& w) noexcept override {
+    std::list<waiter> gone;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        auto next = std::next(it);
+        if (&it->outer() == &w) gone.splice(gone.end(), waiters_, it);
+        it = next;
+      }
+    }
+    for (auto& g : gone) inner_->cancel_receive(g);
+  }
+
+  void cancel_all() override { inner_->cancel_all(); }
+  void close_receive() noexcept override { inner_->close_receive(); }
+  const std::shared_ptr<receiver_impl<From>>& inner() const noexcept { return inner_; }
+
+  /// Removes `w` from the list; the returned list keeps it alive until the
+  /// caller is done with it.
+  std::list<waiter> unlist(waiter* w) {
+    std::list<waiter> out;
+    std::lock_guard lock(mutex_);
+    for (auto it = waiters_.begin(); it != waiters_.end(); ++it)
+      if (&*it == w) {
+        out.splice(out.end(), waiters_, it);
+        break;
+      }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<receiver_impl<From>> inner_;
+  std::mutex mutex_;
+  std::list<waiter> waiters_;
+};
+
+/// A Sender<T> as a Sender<Value>; unwraps a previous restore_sender.
+template <class T>
+Sender<Value> erase_sender(Sender<T>&& s) {
+  if constexpr (std::is_same_v<T, Value>) {
+    return std::move(s);
+  } else {
+    auto impl = s.release();
+    if (!impl) return {};
+    if (auto* back = dynamic_cast<typed_to_value_sender<T>*>(impl.get()))
+      return Sender<Value>(back->inner());
+    return Sender<Value>(std::make_shared<value_to_typed_sender<T>>(std::move(impl)));
+  }
+}
+
+/// A Sender<Value> as a Sender<T>; unwraps a previous erase_sender.
+template <class T>
+Sender<T> restore_sender(Sender<Value>&& s) {
+  if constexpr (std::is_same_v<T, Value>) {
+    return std::move(s);
+  } else {
+    auto impl = s.release();
+    if (!impl) return {};
+    if (auto* back = dynamic_cast<value_to_typed_sender<T>*>(impl.get()))
+      return Sender<T>(back->inner());
+    return Sender<T>(std::make_shared<typed_to_value_sender<T>>(std::move(impl)));
+  }
+}
+
+/// A Receiver<T> as a Receiver<Value>; unwraps a previous restore_receiver.
+template <class T>
+Receiver<Value> erase_receiver(Receiver<T>&& r) {
+  if constexpr (std::is_same_v<T, Value>) {
+    return std::move(r);
+  } else {
+    auto impl = r.release();
+    if (!impl) return {};
+    if (auto* back = dynamic_cast<converting_receiver<Value, T>*>(impl.get()))
+      return Receiver<Value>(back->inner());
+    return Receiver<Value>(std::make_shared<converting_receiver<T, Value>>(std::move(impl)));
+  }
+}
+
+/// A Receiver<Value> as a Receiver<T>; unwraps a previous erase_receiver.
+template <class T>
+Receiver<T> restore_receiver(Receiver<Value>&& r) {
+  if constexpr (std::is_same_v<T, Value>) {
+    return std::move(r);
+  } else {
+    auto impl = r.release();
+    if (!impl) return {};
+    if (auto* back = dynamic_cast<converting_receiver<T, Value>*>(impl.get()))
+      return Receiver<T>(back->inner());
+    return Receiver<T>(std::make_shared<converting_receiver<Value, T>>(std::move(impl)));
+  }
+}
+
+}  // namespace libchan::detail
