@@ -52,6 +52,7 @@ class Sender {
       ec = errc::empty_handle;
       return;
     }
+    if (impl_->try_send(value, ec)) return;
     detail::blocking_send waiter;
     impl_->start_send(std::move(value), waiter);
     ec = waiter.wait();
@@ -128,6 +129,8 @@ class Receiver {
       ec = errc::empty_handle;
       return std::nullopt;
     }
+    std::optional<T> ready;
+    if (impl_->try_receive(ready, ec)) return ready;
     detail::blocking_receive<T> waiter;
     impl_->start_receive(waiter, 0);
     waiter.wait();

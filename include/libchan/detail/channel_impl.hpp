@@ -47,6 +47,15 @@ class receiver_impl {
   /// the caller; may call it before returning.
   virtual void start_receive(receive_waiter<T>& w, std::size_t index) = 0;
 
+  /// Takes a message or the end without waiting, if one is ready: returns
+  /// true and sets `out` (empty at the end) and `ec`. The blocking calls try
+  /// this first, to skip setting up a waiter.
+  virtual bool try_receive(std::optional<T>& out, std::error_code& ec) {
+    (void)out;
+    (void)ec;
+    return false;
+  }
+
   /// Removes `w` if still registered. After return the channel no longer
   /// refers to `w`. Does not complete it.
   virtual void cancel_receive(receive_waiter<T>& w) noexcept = 0;
@@ -68,6 +77,14 @@ class sender_impl {
   /// Hands `value` over; completes `w` once the channel accepted it (or
   /// failed). May complete before returning.
   virtual void start_send(T&& value, send_waiter& w) = 0;
+
+  /// Hands `value` over if that needs no waiting: returns true and sets
+  /// `ec` (the value is consumed); returns false leaving `value` untouched.
+  virtual bool try_send(T& value, std::error_code& ec) {
+    (void)value;
+    (void)ec;
+    return false;
+  }
 
   /// No more messages: the receiver sees the end once all sent ones are
   /// taken. Idempotent.

@@ -44,6 +44,24 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
     receivers_.push_back({&w, index});
   }
 
+  bool try_receive(std::optional<T>& out, std::error_code& ec) override {
+    std::unique_lock lock(mutex_);
+    ec.clear();
+    if (!queue_.empty() || !senders_.empty()) {
+      send_waiter* unblocked = nullptr;
+      out.emplace(take_next(unblocked));
+      lock.unlock();
+      if (unblocked) unblocked->complete({});
+      return true;
+    }
+    if (recv_closed_ || send_closed_) {
+      if (recv_closed_) ec = errc::closed;
+      out.reset();
+      return true;
+    }
+    return false;
+  }
+
   void cancel_receive(receive_waiter<T>& w) noexcept override {
     std::lock_guard lock(mutex_);
     std::erase_if(receivers_, [&](const pending_receive& r) { return r.waiter == &w; });
@@ -94,6 +112,30 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
       return;
     }
     senders_.push_back({std::move(value), &w});
+  }
+
+  bool try_send(T& value, std::error_code& ec) override {
+    std::unique_lock lock(mutex_);
+    ec.clear();
+    if (recv_closed_ || send_closed_) {
+      lock.unlock();
+      [[maybe_unused]] T dropped(std::move(value));
+      ec = errc::closed;
+      return true;
+    }
+    while (!receivers_.empty()) {
+      auto r = receivers_.front();
+      receivers_.pop_front();
+      if (!r.waiter->claim()) continue;
+      lock.unlock();
+      r.waiter->complete(r.index, {}, std::move(value));
+      return true;
+    }
+    if (queue_.size() < capacity_) {
+      queue_.push_back(std::move(value));
+      return true;
+    }
+    return false;
   }
 
   void close_send() noexcept override {
