@@ -116,6 +116,8 @@ class ByteStream {
   explicit operator bool() const noexcept { return impl_ != nullptr; }
 
   const std::shared_ptr<detail::stream_impl>& impl() const noexcept { return impl_; }
+  /// Gives up the implementation without closing it.
+  std::shared_ptr<detail::stream_impl> release() noexcept { return std::move(impl_); }
 
  private:
   // Empty, or errc::empty_handle / errc::wrong_direction for an operation

@@ -19,8 +19,8 @@
 
 #include <array>
 #include <chrono>
-#include <concepts>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -219,8 +219,7 @@ void from_value(Value&& v, T& out) {
 
 /// Converts `v` to a T; throws as above.
 template <convertible_from_value T>
-  requires std::default_initializable<T>
-T from_value(Value&& v) {
+requires std::default_initializable<T> T from_value(Value&& v) {
   T out{};
   from_value(std::move(v), out);
   return out;
@@ -398,8 +397,7 @@ struct Convert<bool> {
 /// Every integer type. Either integer kind is accepted when the number fits
 /// in T; otherwise the message says "<number> is out of range for int8".
 template <class T>
-  requires(std::integral<T> && !std::same_as<T, bool>)
-struct Convert<T> {
+requires(std::integral<T> && !std::same_as<T, bool>) struct Convert<T> {
   static Value to_value(T&& i) noexcept { return Value(i); }
   static void from_value(Value&& v, T& out, ConvertPath& path) {
     const auto& data = v.data();
@@ -423,7 +421,7 @@ struct Convert<T> {
 /// Enums travel as their underlying integer (Go has no enums: its
 /// constants are plain integers).
 template <class T>
-  requires std::is_enum_v<T>
+requires std::is_enum_v<T>
 struct Convert<T> {
   using U = std::underlying_type_t<T>;
   static Value to_value(T&& e) noexcept { return Value(static_cast<U>(e)); }
@@ -616,7 +614,7 @@ struct Convert<Sender<T>> {
   static void from_value(Value&& v, Sender<T>& out, ConvertPath& path) {
     Sender<Value> untyped;
     detail::handle_convert<Sender<Value>, Value::Kind::sender>::from_value(std::move(v), untyped,
-                                                                          path);
+                                                                           path);
     out = untyped ? detail::restore_sender<T>(std::move(untyped)) : Sender<T>();
   }
 };
@@ -630,7 +628,7 @@ struct Convert<Receiver<T>> {
   static void from_value(Value&& v, Receiver<T>& out, ConvertPath& path) {
     Receiver<Value> untyped;
     detail::handle_convert<Receiver<Value>, Value::Kind::receiver>::from_value(std::move(v),
-                                                                              untyped, path);
+                                                                               untyped, path);
     out = untyped ? detail::restore_receiver<T>(std::move(untyped)) : Receiver<T>();
   }
 };

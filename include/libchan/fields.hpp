@@ -26,7 +26,7 @@
 // The macro goes inside the struct body, in any access section; the fields
 // may be private. It is never implied: a struct without it has no Convert.
 // A struct that derives from one with LIBCHAN_FIELDS needs its own (it may
-// list the base's members). Up to 256 fields.
+// list the base's members). Up to 86 fields.
 #pragma once
 
 #include <algorithm>
@@ -72,17 +72,29 @@ struct field_list {
 };
 
 /// The one place that calls into the struct (LIBCHAN_FIELDS befriends it).
+/// The type comes from a member function's signature, not from an alias
+/// template, whose access would be checked where it is used.
 struct fields_access {
   template <class T>
-  using list = decltype(std::declval<const T&>().libchan_fields_());
+  static auto list_of() -> decltype(std::declval<const T&>().libchan_fields_());
 };
+
+template <class T>
+using field_list_of = decltype(fields_access::list_of<T>());
+
+template <class T>
+consteval bool declares_fields() {
+  if constexpr (requires { fields_access::list_of<T>(); })
+    return std::is_same_v<typename field_list_of<T>::self, T>;
+  else
+    return false;
+}
 
 /// T declares LIBCHAN_FIELDS itself (not only through a base class).
 template <class T>
-concept has_fields = requires { typename fields_access::list<T>; } &&
-                     std::is_same_v<typename fields_access::list<T>::self, T>;
+concept has_fields = declares_fields<T>();
 
-template <class T, class List = fields_access::list<T>>
+template <class T, class List = field_list_of<T>>
 struct fields_convert;
 
 template <class T, class... Fields>
@@ -138,8 +150,9 @@ namespace libchan {
 
 /// Structs that declare LIBCHAN_FIELDS.
 template <class T>
-  requires detail::has_fields<T>
-struct Convert<T> : detail::fields_convert<T> {};
+requires detail::has_fields<T>
+struct Convert<T> : detail::fields_convert<T> {
+};
 
 }  // namespace libchan
 
@@ -148,12 +161,12 @@ struct Convert<T> : detail::fields_convert<T> {};
 /// Declares the fields of the enclosing struct; see the top of this file.
 /// Each argument is a member name (its key is the name) or a parenthesized
 /// (member, "key") pair.
-#define LIBCHAN_FIELDS(...)                                                                \
-  friend struct ::libchan::detail::fields_access;                                          \
-  auto libchan_fields_() const {                                                           \
-    using LibchanSelf_ = ::std::remove_cvref_t<decltype(*this)>;                           \
-    return ::libchan::detail::field_list<LibchanSelf_ LIBCHAN_DETAIL_FOR_EACH(             \
-        LIBCHAN_DETAIL_FIELD, __VA_ARGS__)>{};                                             \
+#define LIBCHAN_FIELDS(...)                                                    \
+  friend struct ::libchan::detail::fields_access;                              \
+  auto libchan_fields_() const {                                               \
+    using LibchanSelf_ = ::std::remove_cvref_t<decltype(*this)>;               \
+    return ::libchan::detail::field_list<LibchanSelf_ LIBCHAN_DETAIL_FOR_EACH( \
+        LIBCHAN_DETAIL_FIELD, __VA_ARGS__)>{};                                 \
   }
 
 // One field: `, field<"key", &Self::member>`. A parenthesized argument is a
@@ -179,7 +192,7 @@ struct Convert<T> : detail::fields_convert<T> {};
 
 // macro(x) for each argument x. Each step leaves the name of the next step
 // unexpanded (it is not followed by a parenthesis yet), so one rescan runs
-// one step; LIBCHAN_DETAIL_RESCAN provides 4^4 = 256 rescans.
+// one step; LIBCHAN_DETAIL_RESCAN rescans enough for 86 arguments.
 #define LIBCHAN_DETAIL_FOR_EACH(macro, ...) \
   __VA_OPT__(LIBCHAN_DETAIL_RESCAN(LIBCHAN_DETAIL_FOR_EACH_STEP(macro, __VA_ARGS__)))
 #define LIBCHAN_DETAIL_FOR_EACH_STEP(macro, first, ...) \
@@ -188,9 +201,12 @@ struct Convert<T> : detail::fields_convert<T> {};
 #define LIBCHAN_DETAIL_PARENS ()
 
 #define LIBCHAN_DETAIL_RESCAN(...) \
-  LIBCHAN_DETAIL_RESCAN3(LIBCHAN_DETAIL_RESCAN3(LIBCHAN_DETAIL_RESCAN3(LIBCHAN_DETAIL_RESCAN3(__VA_ARGS__))))
+  LIBCHAN_DETAIL_RESCAN3(          \
+      LIBCHAN_DETAIL_RESCAN3(LIBCHAN_DETAIL_RESCAN3(LIBCHAN_DETAIL_RESCAN3(__VA_ARGS__))))
 #define LIBCHAN_DETAIL_RESCAN3(...) \
-  LIBCHAN_DETAIL_RESCAN2(LIBCHAN_DETAIL_RESCAN2(LIBCHAN_DETAIL_RESCAN2(LIBCHAN_DETAIL_RESCAN2(__VA_ARGS__))))
+  LIBCHAN_DETAIL_RESCAN2(           \
+      LIBCHAN_DETAIL_RESCAN2(LIBCHAN_DETAIL_RESCAN2(LIBCHAN_DETAIL_RESCAN2(__VA_ARGS__))))
 #define LIBCHAN_DETAIL_RESCAN2(...) \
-  LIBCHAN_DETAIL_RESCAN1(LIBCHAN_DETAIL_RESCAN1(LIBCHAN_DETAIL_RESCAN1(LIBCHAN_DETAIL_RESCAN1(__VA_ARGS__))))
+  LIBCHAN_DETAIL_RESCAN1(           \
+      LIBCHAN_DETAIL_RESCAN1(LIBCHAN_DETAIL_RESCAN1(LIBCHAN_DETAIL_RESCAN1(__VA_ARGS__))))
 #define LIBCHAN_DETAIL_RESCAN1(...) __VA_ARGS__

@@ -1,0 +1,167 @@
+// The libchan layer over the SPDY engine: which stream is which channel or
+// byte stream, references in messages, both dialects, and the channel ends
+// the application holds. Still no sockets and no clock: a driver feeds bytes
+// in and writes bytes out (the io layer, or an in-memory link in tests).
+//
+// Threading: channel ends are used from any thread. Every call into the
+// engine happens under the session's mutex; completions of application
+// waiters and calls to the driver's hook run after it is released.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/spdy_session.hpp"
+#include "libchan/channel.hpp"
+#include "libchan/codec.hpp"
+#include "libchan/value.hpp"
+
+namespace libchan::detail::session {
+
+struct options {
+  engine::options engine;
+  CodecLimits codec;
+  /// Streams named by a message but not opened yet, plus streams opened but
+  /// not named yet, at once. Go gives up after 10 other registrations; we
+  /// accept any order up to this bound.
+  std::size_t max_pending_refs = 1024;
+  /// Top-level channels opened by the peer and not yet accepted.
+  std::size_t accept_backlog = 128;
+};
+
+/// What the session tells its driver. Called with no lock held, from the
+/// thread that caused it (an application thread or the driver itself).
+class driver_hooks {
+ public:
+  virtual ~driver_hooks() = default;
+  /// Output is pending, or input refused earlier can be offered again.
+  virtual void on_activity() = 0;
+};
+
+class endpoint;
+
+class channel_session : public std::enable_shared_from_this<channel_session> {
+ public:
+  static std::shared_ptr<channel_session> create(const options& opts, driver_hooks& hooks);
+  ~channel_session();
+  channel_session(const channel_session&) = delete;
+  channel_session& operator=(const channel_session&) = delete;
+
+  // ---- driver side ----
+  /// Offers input; returns how much was taken (see spdy_session::receive).
+  std::size_t feed(std::span<const std::uint8_t> input);
+  void feed_eof();
+  /// Appends up to `max` bytes of pending output to `out` and marks them
+  /// written; false if there was none.
+  bool take_output(std::vector<std::uint8_t>& out, std::size_t max = SIZE_MAX);
+  void tick(engine::steady_time now);
+  std::optional<engine::steady_time> next_deadline();
+  /// True once the session ended and its last output was taken.
+  bool finished();
+  /// Why it ended: empty while it runs; errc::disconnected after a close
+  /// or the peer's GOAWAY; the cause after a failure. end_detail() has text.
+  std::error_code end_reason();
+  std::string end_detail();
+
+  // ---- application side ----
+  /// Opens a top-level channel to the peer (Go's NewSendChannel).
+  Sender<Value> open_sender(std::error_code& ec);
+  /// The top-level channels the peer opens, in order (Go's
+  /// WaitReceiveChannel); the end once the session ends.
+  Receiver<Receiver<Value>>& incoming() noexcept { return incoming_rx_; }
+  /// Sends GOAWAY; pending operations fail with errc::disconnected.
+  void close();
+  engine::dialect wire_dialect();
+
+  // ---- for the endpoints of this session ----
+  std::mutex& mutex() noexcept { return mutex_; }
+  /// Runs `fn` under the lock, then the deferred completions and the hook.
+  template <class Fn>
+  void run(Fn&& fn) {
+    {
+      std::lock_guard lock(mutex_);
+      fn();
+    }
+    after_unlock();
+  }
+  /// Runs deferred work and tells the driver; call after releasing the lock.
+  void after_unlock();
+  /// Queues work for after the lock is released. Call under the lock.
+  void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+  engine::spdy_session& engine() noexcept { return *engine_; }
+  const Codec& codec() const noexcept;
+  const options& opts() const noexcept { return opts_; }
+  bool ended() const noexcept { return ended_; }
+  /// The error every operation gets once the session ended.
+  std::error_code end_error() const noexcept;
+
+  /// Queues bytes on a stream, in order per stream, waiting while the output
+  /// is full or the stream is not open yet. `whole_frame`: v0.1 messages
+  /// travel as exactly one DATA frame. `done` is deferred. Under the lock.
+  void submit(const std::shared_ptr<endpoint>& ep, std::vector<std::uint8_t> bytes, bool fin,
+              bool whole_frame, std::function<void(std::error_code)> done);
+  /// Encodes `value` for the channel `parent` and submits it. Under the lock.
+  void send_message(const std::shared_ptr<endpoint>& parent, Value value,
+                    std::function<void(std::error_code)> done);
+  /// Decodes the next message from `input` for channel `parent`; see
+  /// Codec::decode. Under the lock.
+  std::size_t decode_message(endpoint& parent, std::span<const std::uint8_t> input, Value& out,
+                             std::error_code& ec, std::string& detail);
+
+ private:
+  class events;
+  class encoder;
+  class decoder;
+  friend class events;
+  friend class encoder;
+  friend class decoder;
+
+  channel_session(const options& opts, driver_hooks& hooks);
+  std::uint64_t next_ref();
+  void end_session(std::error_code ec, const std::string& detail);
+  void flush_blocked();
+  bool try_submit(endpoint& ep, std::vector<std::uint8_t>& bytes, bool fin, bool whole_frame,
+                  std::error_code& ec);
+  std::shared_ptr<endpoint> claim_ref(std::uint64_t ref, int kind, std::error_code& ec);
+
+  options opts_;
+  driver_hooks& hooks_;
+  std::mutex mutex_;
+  std::unique_ptr<events> events_;
+  std::unique_ptr<engine::spdy_session> engine_;
+  std::unique_ptr<Codec> codec_v01_;
+  std::unique_ptr<Codec> codec_v02_;
+  std::vector<std::function<void()>> deferred_;
+  bool ended_ = false;
+  std::error_code end_ec_;
+  std::string end_detail_;
+  std::uint64_t last_ref_ = 0;
+
+  // Streams by SPDY id; streams the peer opened that no message named yet,
+  // and names from messages whose stream has not been opened yet, by ref.
+  std::unordered_map<engine::stream_id, std::shared_ptr<endpoint>> streams_;
+  std::map<std::uint64_t, std::shared_ptr<endpoint>> unclaimed_;
+  std::map<std::uint64_t, std::shared_ptr<endpoint>> awaited_;
+
+  struct blocked_write {
+    std::shared_ptr<endpoint> ep;
+    std::vector<std::uint8_t> bytes;
+    bool fin;
+    bool whole_frame;
+    std::function<void(std::error_code)> done;
+  };
+  std::deque<blocked_write> blocked_;
+
+  Receiver<Receiver<Value>> incoming_rx_;
+  Sender<Receiver<Value>> incoming_tx_;
+};
+
+}  // namespace libchan::detail::session

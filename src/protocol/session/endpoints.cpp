@@ -1,0 +1,340 @@
+#include "session/endpoints.hpp"
+
+#include <cstring>
+
+namespace libchan::detail::session {
+namespace {
+
+// Runs `fn(session)` under the session's lock, or reports the session gone.
+template <class Fn>
+bool with_session(const std::weak_ptr<channel_session>& weak, Fn&& fn) {
+  auto s = weak.lock();
+  if (!s) return false;
+  s->run([&] { fn(*s); });
+  return true;
+}
+
+// Deferred work is a std::function, which must be copyable; values are not.
+std::shared_ptr<std::optional<Value>> shared(std::optional<Value>&& v) {
+  return std::make_shared<std::optional<Value>>(std::move(v));
+}
+
+}  // namespace
+
+std::shared_ptr<endpoint> make_endpoint(stream_role role, std::weak_ptr<channel_session> session,
+                                        std::uint64_t ref, engine::stream_id id) {
+  std::shared_ptr<endpoint> ep;
+  switch (role) {
+    case stream_role::unclaimed:
+      ep = std::make_shared<unclaimed_stream>(std::move(session), ref, id);
+      break;
+    case stream_role::inbound:
+      ep = std::make_shared<inbound_channel>(std::move(session), ref, id);
+      break;
+    case stream_role::outbound:
+      ep = std::make_shared<outbound_channel>(std::move(session), ref, id);
+      break;
+    case stream_role::bytes:
+      ep = std::make_shared<net_stream>(std::move(session), ref, id);
+      break;
+  }
+  ep->set_self(ep);
+  return ep;
+}
+
+void unclaimed_stream::replay_into(endpoint& owner) {
+  if (!data_.empty()) owner.on_data(data_);
+  if (remote_closed_) owner.on_remote_close();
+  if (closed_) owner.on_closed(*closed_);
+}
+
+// ---------------------------------------------------------------------------
+// inbound_channel
+
+void inbound_channel::on_data(std::span<const std::uint8_t> data) {
+  auto s = session();
+  if (!s) return;
+  if (local_closed_ || error_) return s->engine().consume(id_, data.size());
+  partial_.insert(partial_.end(), data.begin(), data.end());
+  std::size_t used = 0;
+  while (used < partial_.size()) {
+    Value value;
+    std::error_code ec;
+    std::string detail;
+    auto rest = std::span(partial_).subspan(used);
+    std::size_t n = s->decode_message(*this, rest, value, ec, detail);
+    if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) ec = errc::limit_exceeded;
+    if (ec) {
+      // A bad message costs this channel, not the session.
+      error_ = ec;
+      s->engine().consume(id_, partial_.size() - used);
+      partial_.clear();
+      s->engine().reset_stream(id_, spdy::rst_status::protocol_error);
+      return deliver(*s);
+    }
+    if (n == 0) break;
+    used += n;
+    queue_.push_back({std::move(value), n});
+  }
+  partial_.erase(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(used));
+  deliver(*s);
+}
+
+void inbound_channel::on_remote_close() {
+  auto s = session();
+  if (!s) return;
+  remote_closed_ = true;
+  if (!partial_.empty() && !error_) error_ = errc::decode_error;  // a message was cut off
+  // The receiving side closes its half at the end of the channel.
+  if (bound()) s->submit(self(), {}, true, false, nullptr);
+  deliver(*s);
+}
+
+void inbound_channel::on_closed(std::error_code ec) {
+  auto s = session();
+  if (ec && !remote_closed_ && !error_) error_ = ec;
+  remote_closed_ = true;
+  if (s) deliver(*s);
+}
+
+bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::error_code& ec) {
+  if (!queue_.empty()) {
+    auto m = std::move(queue_.front());
+    queue_.pop_front();
+    if (bound()) s.engine().consume(id_, m.bytes);
+    out = std::move(m.value);
+    ec.clear();
+    return true;
+  }
+  if (error_) {
+    out.reset();
+    ec = error_;
+    return true;
+  }
+  if (local_closed_) {
+    out.reset();
+    ec = errc::closed;
+    return true;
+  }
+  if (remote_closed_) {
+    out.reset();
+    ec.clear();
+    return true;
+  }
+  return false;
+}
+
+void inbound_channel::deliver(channel_session& s) {
+  while (!waiters_.empty()) {
+    auto w = waiters_.front();
+    std::optional<Value> out;
+    std::error_code ec;
+    if (queue_.empty() && !error_ && !remote_closed_ && !local_closed_) return;
+    waiters_.pop_front();
+    if (!w.waiter->claim()) continue;
+    take(s, out, ec);
+    s.defer([w, ec, v = shared(std::move(out))] { w.waiter->complete(w.index, ec, std::move(*v)); });
+  }
+}
+
+void inbound_channel::start_receive(receive_waiter<Value>& w, std::size_t index) {
+  bool alive = with_session(session_, [&](channel_session& s) {
+    waiters_.push_back({&w, index});
+    deliver(s);
+  });
+  if (!alive && w.claim()) w.complete(index, errc::disconnected, std::nullopt);
+}
+
+bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec) {
+  bool ready = false;
+  bool alive = with_session(session_, [&](channel_session& s) {
+    if (waiters_.empty()) ready = take(s, out, ec);
+  });
+  if (!alive) {
+    ec = errc::disconnected;
+    out.reset();
+    return true;
+  }
+  return ready;
+}
+
+void inbound_channel::cancel_receive(receive_waiter<Value>& w) noexcept {
+  with_session(session_, [&](channel_session&) {
+    std::erase_if(waiters_, [&](const waiting& x) { return x.waiter == &w; });
+  });
+}
+
+void inbound_channel::cancel_all() {
+  with_session(session_, [&](channel_session& s) {
+    for (auto& w : std::exchange(waiters_, {}))
+      if (w.waiter->claim())
+        s.defer([w] { w.waiter->complete(w.index, errc::cancelled, std::nullopt); });
+  });
+}
+
+void inbound_channel::close_receive() noexcept {
+  with_session(session_, [&](channel_session& s) {
+    if (local_closed_) return;
+    local_closed_ = true;
+    std::size_t unread = partial_.size();
+    for (auto& m : queue_) unread += m.bytes;
+    queue_.clear();
+    partial_.clear();
+    if (bound()) {
+      s.engine().consume(id_, unread);
+      // Tell the sender nobody listens any more.
+      if (!remote_closed_) s.engine().reset_stream(id_, spdy::rst_status::cancel);
+    }
+    for (auto& w : std::exchange(waiters_, {}))
+      if (w.waiter->claim())
+        s.defer([w] { w.waiter->complete(w.index, errc::closed, std::nullopt); });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// outbound_channel
+
+void outbound_channel::on_data(std::span<const std::uint8_t> data) {
+  // Nothing flows towards the sending end of a channel; drop it.
+  if (auto s = session()) s->engine().consume(id_, data.size());
+}
+
+void outbound_channel::on_remote_close() {
+  remote_closed_ = true;
+  if (local_closed_) return;
+  // The receiver went away early: finish our half too.
+  local_closed_ = true;
+  if (auto s = session()) s->submit(self(), {}, true, false, nullptr);
+}
+
+void outbound_channel::on_closed(std::error_code ec) {
+  remote_closed_ = true;
+  if (!error_) error_ = ec ? ec : make_error_code(errc::closed);
+}
+
+void outbound_channel::start_send(Value&& value, send_waiter& w) {
+  bool alive = with_session(session_, [&](channel_session& s) {
+    std::error_code ec;
+    if (error_ && error_ != errc::closed)
+      ec = error_;
+    else if (local_closed_ || remote_closed_ || error_)
+      ec = errc::closed;
+    if (ec) return s.defer([&w, ec] { w.complete(ec); });
+    s.send_message(self(), std::move(value), [&w](std::error_code e) { w.complete(e); });
+  });
+  if (!alive) w.complete(errc::disconnected);
+}
+
+void outbound_channel::close_send() noexcept {
+  with_session(session_, [&](channel_session& s) {
+    if (local_closed_ || error_) return;
+    local_closed_ = true;
+    s.submit(self(), {}, true, false, nullptr);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// net_stream
+
+void net_stream::on_data(std::span<const std::uint8_t> data) {
+  auto s = session();
+  if (!s) return;
+  input_.insert(input_.end(), data.begin(), data.end());
+  wake_reader(*s);
+}
+
+void net_stream::on_remote_close() {
+  remote_closed_ = true;
+  if (auto s = session()) wake_reader(*s);
+}
+
+void net_stream::on_closed(std::error_code ec) {
+  if (ec && !remote_closed_) error_ = ec;
+  remote_closed_ = true;
+  write_closed_ = true;
+  if (auto s = session()) wake_reader(*s);
+}
+
+std::size_t net_stream::take_input(channel_session& s, std::span<std::byte> buffer) {
+  std::size_t n = std::min(buffer.size(), input_.size());
+  std::copy_n(input_.begin(), n, reinterpret_cast<std::uint8_t*>(buffer.data()));
+  input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(n));
+  if (n > 0 && bound()) s.engine().consume(id_, n);
+  return n;
+}
+
+void net_stream::wake_reader(channel_session& s) {
+  readable_.notify_all();
+  if (!pending_read_) return;
+  if (input_.empty() && !remote_closed_) return;
+  auto [buffer, done] = std::move(*pending_read_);
+  pending_read_.reset();
+  std::error_code ec = input_.empty() ? error_ : std::error_code();
+  std::size_t n = take_input(s, buffer);
+  s.defer([done = std::move(done), ec, n] { done(ec, n); });
+}
+
+std::size_t net_stream::read_some(std::span<std::byte> buffer, std::error_code& ec) {
+  auto s = session();
+  ec.clear();
+  if (!s) {
+    ec = errc::disconnected;
+    return 0;
+  }
+  std::size_t n = 0;
+  {
+    std::unique_lock lock(s->mutex());
+    readable_.wait(lock, [&] { return !input_.empty() || remote_closed_; });
+    if (input_.empty() && error_) ec = error_;
+    n = take_input(*s, buffer);
+  }
+  s->after_unlock();  // the consumed bytes may let the driver read again
+  return n;
+}
+
+void net_stream::async_read_some(std::span<std::byte> buffer, io_handler done) {
+  bool alive = with_session(session_, [&](channel_session& s) {
+    pending_read_.emplace(buffer, std::move(done));
+    wake_reader(s);
+  });
+  if (!alive) done(errc::disconnected, 0);
+}
+
+void net_stream::async_write(std::span<const std::byte> data, io_handler done) {
+  bool alive = with_session(session_, [&](channel_session& s) {
+    if (write_closed_) return s.defer([done] { done(errc::closed, 0); });
+    auto p = reinterpret_cast<const std::uint8_t*>(data.data());
+    std::size_t n = data.size();
+    s.submit(self(), std::vector<std::uint8_t>(p, p + n), false, false,
+             [done, n](std::error_code ec) { done(ec, ec ? 0 : n); });
+  });
+  if (!alive) done(errc::disconnected, 0);
+}
+
+void net_stream::write(std::span<const std::byte> data, std::error_code& ec) {
+  blocking_send waiter;
+  async_write(data, [&](std::error_code e, std::size_t) { waiter.complete(e); });
+  ec = waiter.wait();
+}
+
+void net_stream::close_write() noexcept {
+  with_session(session_, [&](channel_session& s) {
+    if (write_closed_) return;
+    write_closed_ = true;
+    s.submit(self(), {}, true, false, nullptr);
+  });
+}
+
+void net_stream::close() noexcept {
+  with_session(session_, [&](channel_session& s) {
+    if (!write_closed_) {
+      write_closed_ = true;
+      s.submit(self(), {}, true, false, nullptr);
+    }
+    if (!remote_closed_ && bound()) s.engine().reset_stream(id_, spdy::rst_status::cancel);
+    if (bound()) s.engine().consume(id_, input_.size());
+    input_.clear();
+  });
+}
+
+}  // namespace libchan::detail::session

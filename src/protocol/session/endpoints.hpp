@@ -1,0 +1,172 @@
+// What one SPDY stream of a session is to the application: a channel we
+// receive on, a channel we send on, a byte stream, or (until a message names
+// it) a stream whose meaning is not known yet. Every member function that
+// is not an application entry point runs under the session's lock.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "session/channel_session.hpp"
+
+namespace libchan::detail::session {
+
+/// What a reference in a message makes of its stream.
+enum class stream_role {
+  unclaimed,  ///< opened by the peer, not named by any message yet
+  inbound,    ///< a channel we receive on (we hold a Receiver)
+  outbound,   ///< a channel we send on (we hold a Sender)
+  bytes,      ///< a byte stream
+};
+
+class endpoint {
+ public:
+  endpoint(std::weak_ptr<channel_session> session, std::uint64_t ref, engine::stream_id id)
+      : session_(std::move(session)), ref_(ref), id_(id) {}
+  virtual ~endpoint() = default;
+
+  virtual stream_role role() const noexcept = 0;
+  virtual void on_data(std::span<const std::uint8_t> data) = 0;
+  virtual void on_remote_close() = 0;
+  /// The stream is gone (reset, both sides closed, or the session ended).
+  virtual void on_closed(std::error_code ec) = 0;
+
+  std::uint64_t ref() const noexcept { return ref_; }
+  engine::stream_id id() const noexcept { return id_; }
+  void bind(engine::stream_id id) noexcept { id_ = id; }
+  bool bound() const noexcept { return id_ != 0; }
+  std::shared_ptr<endpoint> self() const { return self_.lock(); }
+  void set_self(const std::shared_ptr<endpoint>& s) { self_ = s; }
+  std::shared_ptr<channel_session> session() const noexcept { return session_.lock(); }
+
+  /// Writes held back until the stream is open (a Sender named by a message
+  /// before the peer's SYN_STREAM arrived).
+  struct held_write {
+    std::vector<std::uint8_t> bytes;
+    bool fin;
+    bool whole_frame;
+    std::function<void(std::error_code)> done;
+  };
+  std::deque<held_write>& held() noexcept { return held_; }
+
+ protected:
+  std::weak_ptr<channel_session> session_;
+  std::weak_ptr<endpoint> self_;
+  std::uint64_t ref_;
+  engine::stream_id id_;
+  std::deque<held_write> held_;
+};
+
+/// A stream the peer opened that no message has named yet: keeps what
+/// arrives until one does.
+class unclaimed_stream final : public endpoint {
+ public:
+  using endpoint::endpoint;
+  stream_role role() const noexcept override { return stream_role::unclaimed; }
+  void on_data(std::span<const std::uint8_t> data) override {
+    data_.insert(data_.end(), data.begin(), data.end());
+  }
+  void on_remote_close() override { remote_closed_ = true; }
+  void on_closed(std::error_code ec) override { closed_ = ec ? ec : make_error_code(errc::closed); }
+
+  /// Hands what arrived so far to the endpoint that now owns the stream.
+  void replay_into(endpoint& owner);
+
+ private:
+  std::vector<std::uint8_t> data_;
+  bool remote_closed_ = false;
+  std::optional<std::error_code> closed_;
+};
+
+/// A channel whose messages we receive.
+class inbound_channel final : public endpoint, public receiver_impl<Value> {
+ public:
+  using endpoint::endpoint;
+  stream_role role() const noexcept override { return stream_role::inbound; }
+  void on_data(std::span<const std::uint8_t> data) override;
+  void on_remote_close() override;
+  void on_closed(std::error_code ec) override;
+
+  void start_receive(receive_waiter<Value>& w, std::size_t index) override;
+  bool try_receive(std::optional<Value>& out, std::error_code& ec) override;
+  void cancel_receive(receive_waiter<Value>& w) noexcept override;
+  void cancel_all() override;
+  void close_receive() noexcept override;
+
+ private:
+  struct message {
+    Value value;
+    std::size_t bytes;
+  };
+  struct waiting {
+    receive_waiter<Value>* waiter;
+    std::size_t index;
+  };
+  // Hands ready messages (or the end, or the error) to waiters.
+  void deliver(channel_session& s);
+  // True and `out` set if a result is ready for one receive.
+  bool take(channel_session& s, std::optional<Value>& out, std::error_code& ec);
+
+  std::vector<std::uint8_t> partial_;
+  std::deque<message> queue_;
+  std::deque<waiting> waiters_;
+  bool remote_closed_ = false;
+  bool local_closed_ = false;
+  std::error_code error_;
+};
+
+/// A channel we send messages on.
+class outbound_channel final : public endpoint, public sender_impl<Value> {
+ public:
+  using endpoint::endpoint;
+  stream_role role() const noexcept override { return stream_role::outbound; }
+  void on_data(std::span<const std::uint8_t> data) override;
+  void on_remote_close() override;
+  void on_closed(std::error_code ec) override;
+
+  void start_send(Value&& value, send_waiter& w) override;
+  void close_send() noexcept override;
+
+ private:
+  bool local_closed_ = false;
+  bool remote_closed_ = false;
+  std::error_code error_;
+};
+
+/// A byte stream carried by a SPDY stream.
+class net_stream final : public endpoint, public stream_impl {
+ public:
+  using endpoint::endpoint;
+  stream_role role() const noexcept override { return stream_role::bytes; }
+  void on_data(std::span<const std::uint8_t> data) override;
+  void on_remote_close() override;
+  void on_closed(std::error_code ec) override;
+
+  std::size_t read_some(std::span<std::byte> buffer, std::error_code& ec) override;
+  void write(std::span<const std::byte> data, std::error_code& ec) override;
+  void async_read_some(std::span<std::byte> buffer, io_handler done) override;
+  void async_write(std::span<const std::byte> data, io_handler done) override;
+  void close_write() noexcept override;
+  void close() noexcept override;
+
+ private:
+  // Copies buffered input into `buffer`; under the lock.
+  std::size_t take_input(channel_session& s, std::span<std::byte> buffer);
+  void wake_reader(channel_session& s);
+
+  std::deque<std::uint8_t> input_;
+  bool remote_closed_ = false;
+  bool write_closed_ = false;
+  std::error_code error_;
+  std::condition_variable readable_;
+  std::optional<std::pair<std::span<std::byte>, io_handler>> pending_read_;
+};
+
+/// Makes the endpoint for `role` and registers its self pointer.
+std::shared_ptr<endpoint> make_endpoint(stream_role role, std::weak_ptr<channel_session> session,
+                                        std::uint64_t ref, engine::stream_id id);
+
+}  // namespace libchan::detail::session
