@@ -1,0 +1,22 @@
+// The msgpack codec's two halves, shared by its Codec class and the fuzzer.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "libchan/codec.hpp"
+
+namespace libchan::detail {
+
+/// Appends `value` to `out`; on failure restores `out` and sets `ec`.
+void msgpack_encode(Value& value, std::vector<std::uint8_t>& out, ExtensionHook& hook,
+                    IntegerStyle style, std::error_code& ec, std::string* detail);
+
+/// Decodes the first value of `input` (see Codec::decode).
+std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, ExtensionHook& hook,
+                           const CodecLimits& limits, std::error_code& ec, std::string* detail);
+
+}  // namespace libchan::detail
