@@ -226,3 +226,54 @@ TEST(Channel, ManyProducersManyConsumersExactlyOnce) {
 }
 
 }  // namespace
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace {
+
+TEST(Channel, CoroutinesAwaitReceiveAndSend) {
+  boost::asio::io_context io;
+  auto [rx, tx] = libchan::pipe<int>();
+  int sum = 0;
+  bool saw_end = false;
+  boost::asio::co_spawn(
+      io,
+      [&rx = rx, &sum, &saw_end]() -> boost::asio::awaitable<void> {
+        while (auto v = co_await rx.async_receive(boost::asio::use_awaitable)) sum += *v;
+        saw_end = true;
+      },
+      boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [&tx = tx]() -> boost::asio::awaitable<void> {
+        for (int i = 1; i <= 10; ++i) co_await tx.async_send(i, boost::asio::use_awaitable);
+        tx.close();
+      },
+      boost::asio::detached);
+  io.run();
+  EXPECT_EQ(sum, 55);
+  EXPECT_TRUE(saw_end);
+}
+
+TEST(Channel, CoroutineSeesErrorsAsExceptions) {
+  boost::asio::io_context io;
+  auto [rx, tx] = libchan::pipe<int>();
+  rx.close();
+  std::error_code caught;
+  boost::asio::co_spawn(
+      io,
+      [&tx = tx, &caught]() -> boost::asio::awaitable<void> {
+        try {
+          co_await tx.async_send(1, boost::asio::use_awaitable);
+        } catch (const std::system_error& e) {
+          caught = e.code();
+        }
+      },
+      boost::asio::detached);
+  io.run();
+  EXPECT_EQ(caught, errc::closed);
+}
+
+}  // namespace

@@ -94,13 +94,13 @@ class channel_session::events final : public engine::handler {
 // ---------------------------------------------------------------------------
 
 std::shared_ptr<channel_session> channel_session::create(const options& opts,
-                                                         driver_hooks& hooks) {
-  return std::shared_ptr<channel_session>(new channel_session(opts, hooks));
+                                                         std::weak_ptr<driver_hooks> hooks) {
+  return std::shared_ptr<channel_session>(new channel_session(opts, std::move(hooks)));
 }
 
-channel_session::channel_session(const options& opts, driver_hooks& hooks)
+channel_session::channel_session(const options& opts, std::weak_ptr<driver_hooks> hooks)
     : opts_(opts),
-      hooks_(hooks),
+      hooks_(std::move(hooks)),
       events_(std::make_unique<events>(*this)),
       codec_v01_(make_msgpack_codec(opts.codec, IntegerStyle::unsigned_when_nonnegative)),
       codec_v02_(make_msgpack_codec(opts.codec, IntegerStyle::smallest_signed)) {
@@ -119,7 +119,7 @@ void channel_session::after_unlock() {
     work.swap(deferred_);
   }
   for (auto& fn : work) fn();
-  hooks_.on_activity();
+  if (auto hooks = hooks_.lock()) hooks->on_activity();
 }
 
 std::size_t channel_session::feed(std::span<const std::uint8_t> input) {

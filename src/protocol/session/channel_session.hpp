@@ -50,7 +50,10 @@ class endpoint;
 
 class channel_session : public std::enable_shared_from_this<channel_session> {
  public:
-  static std::shared_ptr<channel_session> create(const options& opts, driver_hooks& hooks);
+  /// The session keeps only a weak reference to `hooks`: a driver that goes
+  /// away first is simply not called any more.
+  static std::shared_ptr<channel_session> create(const options& opts,
+                                                 std::weak_ptr<driver_hooks> hooks);
   ~channel_session();
   channel_session(const channel_session&) = delete;
   channel_session& operator=(const channel_session&) = delete;
@@ -124,7 +127,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   friend class encoder;
   friend class decoder;
 
-  channel_session(const options& opts, driver_hooks& hooks);
+  channel_session(const options& opts, std::weak_ptr<driver_hooks> hooks);
   std::uint64_t next_ref();
   void end_session(std::error_code ec, const std::string& detail);
   void flush_blocked();
@@ -133,7 +136,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::shared_ptr<endpoint> claim_ref(std::uint64_t ref, int kind, std::error_code& ec);
 
   options opts_;
-  driver_hooks& hooks_;
+  std::weak_ptr<driver_hooks> hooks_;
   std::mutex mutex_;
   std::unique_ptr<events> events_;
   std::unique_ptr<engine::spdy_session> engine_;
