@@ -104,8 +104,8 @@ class Codec {
   /// Decodes `input`, which must hold exactly one complete value (a cut
   /// value or trailing bytes are errc::decode_error; the hook is then not
   /// called).
-  Value decode_exact(std::span<const std::uint8_t> input, ExtensionHook& hook,
-                     std::error_code& ec, std::string* detail = nullptr) const;
+  Value decode_exact(std::span<const std::uint8_t> input, ExtensionHook& hook, std::error_code& ec,
+                     std::string* detail = nullptr) const;
   /// Throwing conveniences with the plain extensions; they throw Error with
   /// the detail text.
   std::vector<std::uint8_t> encode(Value& value) const;
@@ -125,7 +125,17 @@ class Codec {
 std::unique_ptr<Codec> make_msgpack_codec(CodecLimits limits = {},
                                           IntegerStyle style = IntegerStyle::smallest_signed);
 
-/// JSON, to show the format is pluggable and for human-facing tools.
+/// JSON, to show the format is pluggable and for human-facing tools. The
+/// input of decode is one whole document (JSON is not self-delimiting); a
+/// document cut short decodes as incomplete. Mapping: nil, bool, string,
+/// array as themselves; int64/uint64 as integers (decoded as int64, or uint64
+/// above INT64_MAX); float64 as a number with a fraction or exponent, NaN and
+/// infinities as {"$float": "NaN" | "Infinity" | "-Infinity"}; a map with
+/// distinct string keys, none starting with "$", as an object in key order;
+/// any other map as {"$map": [[key, value], ...]}; Binary as
+/// {"$bin": "<base64>"}; a time as {"$time": "<RFC 3339, nanoseconds>"};
+/// other leaves through the hook as {"$ext": type, "data": "<base64>"}.
+/// Objects with a "$" key that are not one of these forms do not decode.
 std::unique_ptr<Codec> make_json_codec(CodecLimits limits = {});
 
 }  // namespace libchan

@@ -53,31 +53,33 @@ class Value {
   struct Entry;
   using Map = std::vector<Entry>;
 
-  Value() noexcept = default;
-  Value(std::nullptr_t) noexcept {}
-  Value(bool b) noexcept : data_(b) {}
+  // Defined after Value::Entry: the variant needs Map's element complete.
+  Value() noexcept;
+  Value(std::nullptr_t) noexcept;
+  Value(bool b) noexcept;
   template <std::signed_integral I>
-  requires(!std::same_as<I, bool>) Value(I i)
-  noexcept : data_(static_cast<std::int64_t>(i)) {}
+    requires(!std::same_as<I, bool>)
+  Value(I i) noexcept;
   template <std::unsigned_integral U>
-  requires(!std::same_as<U, bool>) Value(U u)
-  noexcept : data_(static_cast<std::uint64_t>(u)) {}
-  Value(double d) noexcept : data_(d) {}
-  Value(float f) noexcept : data_(static_cast<double>(f)) {}
-  Value(std::string s) noexcept : data_(std::move(s)) {}
-  Value(std::string_view s) : data_(std::string(s)) {}
-  Value(const char* s) : data_(std::string(s)) {}
-  Value(Binary b) noexcept : data_(std::move(b)) {}
-  Value(Array a) noexcept : data_(std::move(a)) {}
-  Value(Map m) noexcept : data_(std::move(m)) {}
-  Value(Time t) noexcept : data_(t) {}
-  Value(Sender<Value> s) noexcept : data_(std::move(s)) {}
-  Value(Receiver<Value> r) noexcept : data_(std::move(r)) {}
-  Value(ByteStream s) noexcept : data_(std::move(s)) {}
-  Value(Fd fd) noexcept : data_(std::move(fd)) {}
+    requires(!std::same_as<U, bool>)
+  Value(U u) noexcept;
+  Value(double d) noexcept;
+  Value(float f) noexcept;
+  Value(std::string s) noexcept;
+  Value(std::string_view s);
+  Value(const char* s);
+  Value(Binary b) noexcept;
+  Value(Array a) noexcept;
+  Value(Map m) noexcept;
+  Value(Time t) noexcept;
+  Value(Sender<Value> s) noexcept;
+  Value(Receiver<Value> r) noexcept;
+  Value(ByteStream s) noexcept;
+  Value(Fd fd) noexcept;
 
-  Value(Value&&) noexcept = default;
-  Value& operator=(Value&&) noexcept = default;
+  Value(Value&&) noexcept;
+  Value& operator=(Value&&) noexcept;
+  ~Value();
 
   Kind kind() const noexcept { return static_cast<Kind>(data_.index()); }
   bool is_nil() const noexcept { return kind() == Kind::nil; }
@@ -152,6 +154,32 @@ struct Value::Entry {
   Value key;
   Value value;
 };
+
+inline Value::Value() noexcept = default;
+inline Value::Value(std::nullptr_t) noexcept {}
+inline Value::Value(bool b) noexcept : data_(b) {}
+template <std::signed_integral I>
+  requires(!std::same_as<I, bool>)
+inline Value::Value(I i) noexcept : data_(static_cast<std::int64_t>(i)) {}
+template <std::unsigned_integral U>
+  requires(!std::same_as<U, bool>)
+inline Value::Value(U u) noexcept : data_(static_cast<std::uint64_t>(u)) {}
+inline Value::Value(double d) noexcept : data_(d) {}
+inline Value::Value(float f) noexcept : data_(static_cast<double>(f)) {}
+inline Value::Value(std::string s) noexcept : data_(std::move(s)) {}
+inline Value::Value(std::string_view s) : data_(std::string(s)) {}
+inline Value::Value(const char* s) : data_(std::string(s)) {}
+inline Value::Value(Binary b) noexcept : data_(std::move(b)) {}
+inline Value::Value(Array a) noexcept : data_(std::move(a)) {}
+inline Value::Value(Map m) noexcept : data_(std::move(m)) {}
+inline Value::Value(Time t) noexcept : data_(t) {}
+inline Value::Value(Sender<Value> s) noexcept : data_(std::move(s)) {}
+inline Value::Value(Receiver<Value> r) noexcept : data_(std::move(r)) {}
+inline Value::Value(ByteStream s) noexcept : data_(std::move(s)) {}
+inline Value::Value(Fd fd) noexcept : data_(std::move(fd)) {}
+inline Value::Value(Value&&) noexcept = default;
+inline Value& Value::operator=(Value&&) noexcept = default;
+inline Value::~Value() = default;
 
 /// Builds a map from (key, value) pairs in order: make_map({{"a", 1}, ...})
 /// is not possible with move-only values, so this takes a flat list.

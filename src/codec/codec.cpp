@@ -16,8 +16,7 @@ class DeferringHook final : public ExtensionHook {
   };
   std::vector<Ext> exts;
 
-  void encode_leaf(Value&, std::int8_t&, std::vector<std::uint8_t>&,
-                   std::error_code& ec) override {
+  void encode_leaf(Value&, std::int8_t&, std::vector<std::uint8_t>&, std::error_code& ec) override {
     ec = errc::not_supported;  // decoding only
   }
 

@@ -1,8 +1,6 @@
 // The plain extensions (times only) and the texts that explain why a hook
 // refused a value.
-#include <chrono>
 #include <cstdint>
-#include <limits>
 #include <string>
 
 #include "codec_detail.hpp"
@@ -51,13 +49,19 @@ bool is_plain(const ExtensionHook& hook) { return &hook == &plain_instance; }
 }  // namespace
 
 std::vector<std::uint8_t> encode_time_ext(Time t) {
-  using namespace std::chrono;
-  // floor, not truncation: -0.5 s is -1 s + 500000000 ns, as Go has it.
-  auto secs = floor<seconds>(t);
-  auto nanos = (t - secs).count();
+  // Floor, not truncation: -0.5 s is second -1 + 500000000 ns, as Go has
+  // it. Plain integers, because chrono::floor overflows in the clock's first
+  // second (it converts the floored seconds back to nanoseconds).
+  const std::int64_t ns = t.time_since_epoch().count();
+  std::int64_t secs = ns / 1'000'000'000;
+  std::int64_t nanos = ns % 1'000'000'000;
+  if (nanos < 0) {
+    secs -= 1;
+    nanos += 1'000'000'000;
+  }
   std::vector<std::uint8_t> out;
   out.reserve(time_ext_size);
-  store_be(static_cast<std::uint64_t>(secs.time_since_epoch().count()), 8, out);
+  store_be(static_cast<std::uint64_t>(secs), 8, out);
   store_be(static_cast<std::uint64_t>(nanos), 4, out);
   return out;
 }
@@ -88,8 +92,7 @@ std::string describe_decode_failure(const ExtensionHook& hook, std::int8_t type,
 std::string describe_encode_failure(const ExtensionHook& hook, const Value& leaf,
                                     const std::error_code& ec) {
   std::string kind = Value::kind_name(leaf.kind());
-  if (is_plain(hook))
-    return "a " + kind + " cannot travel without a session (only times can)";
+  if (is_plain(hook)) return "a " + kind + " cannot travel without a session (only times can)";
   return "cannot encode a " + kind + ": " + ec.message();
 }
 

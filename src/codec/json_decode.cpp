@@ -157,7 +157,8 @@ class Builder final : public nlohmann::json_sax<Json> {
                    : text == "Infinity"  ? std::numeric_limits<double>::infinity()
                    : text == "-Infinity" ? -std::numeric_limits<double>::infinity()
                                          : 0.0;
-        if (d == 0.0) return error(errc::decode_error, "$float \"" + text + "\" is not NaN or ±Infinity");
+        if (d == 0.0)
+          return error(errc::decode_error, "$float \"" + text + "\" is not NaN or ±Infinity");
         v = Value(d);
         return true;
       }

@@ -13,7 +13,8 @@ constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 constexpr std::array<std::int8_t, 256> make_reverse() {
   std::array<std::int8_t, 256> r{};
   for (auto& x : r) x = -1;
-  for (int i = 0; i < 64; ++i) r[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    r[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
   return r;
 }
 constexpr auto reverse = make_reverse();
@@ -126,8 +127,8 @@ std::optional<Time> parse_rfc3339(std::string_view s) {
   year_month_day date{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
   if (!date.ok() || h > 23 || mi > 59 || se > 59) return std::nullopt;
   // Seconds first: the nanosecond clock only spans 1678 to 2261.
-  std::int64_t secs = sys_days(date).time_since_epoch().count() * std::int64_t{86400} +
-                      h * 3600 + mi * 60 + se - offset_minutes * 60;
+  std::int64_t secs = sys_days(date).time_since_epoch().count() * std::int64_t{86400} + h * 3600 +
+                      mi * 60 + se - offset_minutes * 60;
   Time t;
   if (!time_from_parts(secs, nanos, t)) return std::nullopt;
   return t;

@@ -1,11 +1,11 @@
 // msgpack decoding: msgpack-cxx's visitor parser drives a builder that
 // makes the Value tree directly, enforcing the limits as it goes.
 #include <algorithm>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <msgpack/null_visitor.hpp>
-#include <msgpack/unpack.hpp>  // parse.hpp needs its definitions
 #include <msgpack/parse.hpp>
+#include <msgpack/unpack.hpp>  // parse.hpp needs its definitions
 #include <msgpack/unpack_exception.hpp>
 #include <string>
 
@@ -103,6 +103,8 @@ bool item_extent(const std::uint8_t* p, std::size_t avail, Extent& e) {
   }
 }
 
+bool is_ext(std::uint8_t b) { return (b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8); }
+
 const char* sized_kind(std::uint8_t b) {
   if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb)) return "string";
   if (b >= 0xc4 && b <= 0xc6) return "binary";
@@ -141,8 +143,8 @@ class Builder : public msgpack::null_visitor {
   bool visit_bin(const char* p, std::uint32_t n) {
     if (!string_fits(n)) return false;
     auto* b = reinterpret_cast<const std::uint8_t*>(p);
-    return emit_scalar(Value(Binary{n ? std::vector<std::uint8_t>(b, b + n)
-                                      : std::vector<std::uint8_t>()}));
+    return emit_scalar(
+        Value(Binary{n ? std::vector<std::uint8_t>(b, b + n) : std::vector<std::uint8_t>()}));
   }
   bool visit_ext(const char* p, std::uint32_t n) {
     // n counts the type byte, then the payload.
@@ -175,7 +177,8 @@ class Builder : public msgpack::null_visitor {
     Extent e;
     if (next_ >= size_ || !item_extent(base_ + next_, size_ - next_, e)) return true;
     if (e.sized) {
-      std::uint64_t n = base_[next_] >= 0xc7 && base_[next_] <= 0xd8 ? e.payload - 1 : e.payload;
+      // An ext's payload length counts its type byte.
+      std::uint64_t n = is_ext(base_[next_]) ? e.payload - 1 : e.payload;
       if (!string_fits(n)) return false;
     }
     std::uint64_t needed = next_ + e.header + e.payload;
@@ -231,8 +234,8 @@ class Builder : public msgpack::null_visitor {
   bool open(std::uint32_t n, bool is_map) {
     const char* what = is_map ? "map" : "array";
     if (frames_.size() >= limits_.max_depth)
-      return limit(std::string(what) + " at offset " + num(next_) + " nests deeper than max_depth (" +
-                   num(limits_.max_depth) + ")");
+      return limit(std::string(what) + " at offset " + num(next_) +
+                   " nests deeper than max_depth (" + num(limits_.max_depth) + ")");
     if (n > limits_.max_elements - elements_)
       return limit(std::string(what) + " of " + num(n) + (is_map ? " entries" : " elements") +
                    " at offset " + num(next_) + " takes the message over max_elements (" +
@@ -322,6 +325,9 @@ std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, Exte
                   std::string("msgpack: invalid byte ") + byte + " at offset " +
                       std::to_string(builder.offset()));
     }
+    if (!builder.incomplete())
+      return fail(ec, detail, errc::decode_error,
+                  "msgpack: the parser stopped at offset " + std::to_string(builder.offset()));
     if (!builder.check_pending())
       return fail(ec, detail, builder.error(), std::move(builder.message()));
     if (window.size() >= limits.max_message_size)
@@ -338,8 +344,8 @@ std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, Exte
       auto payload = window.subspan(x.payload_offset, x.payload_size);
       Value v = hook.decode_ext(x.type, payload, e);
       if (e && detail)
-        *detail = "msgpack: " + describe_decode_failure(hook, x.type, payload, e) +
-                  " (at offset " + std::to_string(x.item_offset) + ")";
+        *detail = "msgpack: " + describe_decode_failure(hook, x.type, payload, e) + " (at offset " +
+                  std::to_string(x.item_offset) + ")";
       return v;
     };
     std::size_t next = 0;

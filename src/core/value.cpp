@@ -89,10 +89,16 @@ void render(const Value& v, std::ostringstream& out) {
 }  // namespace
 
 std::string to_rfc3339(Time t) {
-  using namespace std::chrono;
-  auto secs = floor<seconds>(t);
-  auto nanos = (t - secs).count();
-  std::time_t tt = secs.time_since_epoch().count();
+  // Integer division, not chrono::floor: the subtraction there overflows
+  // for times in the clock's first second.
+  std::int64_t ns = t.time_since_epoch().count();
+  std::int64_t secs = ns / 1000000000;
+  std::int64_t nanos = ns % 1000000000;
+  if (nanos < 0) {
+    nanos += 1000000000;
+    --secs;
+  }
+  std::time_t tt = secs;
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];

@@ -278,10 +278,9 @@ unpack_result unpack_frame(bytes_view in, const frame_limits& limits) {
       skipped.length = length;
       return got(skipped, frame_header_size, length);
     }
-    unpack_result r = fatal(errc::limit_exceeded, name + " frame of " + str(length) +
-                                                      " bytes exceeds " + "max_control_payload (" +
-                                                      str(limits.max_control_payload) + " bytes)");
-    return r;
+    return fatal(errc::limit_exceeded, name + " frame of " + str(length) +
+                                           " bytes exceeds max_control_payload (" +
+                                           str(limits.max_control_payload) + " bytes)");
   }
   const std::size_t total = frame_header_size + length;
   if (in.size() < total) return need(total);

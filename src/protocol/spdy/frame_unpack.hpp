@@ -51,8 +51,9 @@ struct unpack_result {
   /// payload of a skipped frame; they may not have arrived yet).
   /// frame_parser does this itself and always reports 0.
   std::size_t skip = 0;
-  /// need_more: the number of input bytes the next call needs at least
-  /// (the frame header, then the whole frame).
+  /// need_more: how many bytes the next call's input should hold to make
+  /// progress (the frame header, then the whole frame); while frame_parser is
+  /// skipping, the bytes still to discard.
   std::size_t wanted = 0;
   frame value;    ///< status == frame_ready
   failure error;  ///< status == error

@@ -87,8 +87,8 @@ void serialize_header_block(const header_list& headers, std::vector<std::uint8_t
   }
 }
 
-std::optional<failure> parse_header_block(std::span<const std::uint8_t> block,
-                                          const header_limits& limits, header_list& out) {
+std::optional<failure> parse_header_block(bytes_view block, const header_limits& limits,
+                                          header_list& out) {
   out.clear();
   if (block.size() < 4) {
     return block_error(errc::protocol_error, "header block of " + str(block.size()) +

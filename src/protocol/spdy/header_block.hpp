@@ -54,8 +54,8 @@ void serialize_header_block(const header_list& headers, std::vector<std::uint8_t
 /// Parses an uncompressed block into `out` (replacing its contents). Returns
 /// nothing on success. Failures are stream-scoped with stream 0: the caller
 /// knows which stream carried the block and sets it.
-std::optional<failure> parse_header_block(std::span<const std::uint8_t> block,
-                                          const header_limits& limits, header_list& out);
+std::optional<failure> parse_header_block(bytes_view block, const header_limits& limits,
+                                          header_list& out);
 
 namespace zlib_detail {
 struct stream_state;
@@ -94,7 +94,7 @@ class header_decoder {
   /// is out of step. A well-inflated but invalid block (duplicate, empty or
   /// upper-case names, lengths beyond the block, too many headers) is
   /// stream-scoped, with stream 0 for the caller to fill in.
-  std::optional<failure> decode(std::span<const std::uint8_t> block, header_list& out);
+  std::optional<failure> decode(bytes_view block, header_list& out);
 
   const header_limits& limits() const noexcept { return limits_; }
   /// Bytes produced by inflating during the last decode() call.
@@ -104,7 +104,7 @@ class header_decoder {
   bool broken() const noexcept { return broken_; }
 
  private:
-  std::optional<failure> inflate_block(std::span<const std::uint8_t> block);
+  std::optional<failure> inflate_block(bytes_view block);
 
   header_limits limits_;
   zlib_detail::stream_ptr z_;

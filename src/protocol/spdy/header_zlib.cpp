@@ -91,8 +91,7 @@ header_decoder::header_decoder(header_limits limits) : limits_(limits), z_(new s
   if (rc != Z_OK) throw_init_failure(rc, "inflateInit2");
 }
 
-std::optional<failure> header_decoder::decode(std::span<const std::uint8_t> block,
-                                              header_list& out) {
+std::optional<failure> header_decoder::decode(bytes_view block, header_list& out) {
   out.clear();
   last_inflated_ = 0;
   last_input_used_ = 0;
@@ -114,7 +113,7 @@ std::optional<failure> header_decoder::decode(std::span<const std::uint8_t> bloc
   return parse_header_block({plain_.data(), last_inflated_}, limits_, out);
 }
 
-std::optional<failure> header_decoder::inflate_block(std::span<const std::uint8_t> block) {
+std::optional<failure> header_decoder::inflate_block(bytes_view block) {
   z_stream& z = z_->z;
   z.next_in = input_pointer(block.data());
   z.avail_in = static_cast<uInt>(block.size());
