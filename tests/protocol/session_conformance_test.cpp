@@ -12,7 +12,9 @@ struct BackToBack {
 };
 
 using V02 = BackToBack<libchan::detail::engine::dialect::v0_2>;
-using V01 = BackToBack<libchan::detail::engine::dialect::v0_1>;
+struct V01 : BackToBack<libchan::detail::engine::dialect::v0_1> {
+  static constexpr bool no_time_type = true;
+};
 
 }  // namespace
 

@@ -65,7 +65,10 @@ class channel_session::events final : public engine::handler {
   void on_output_drained() override { s_.flush_blocked(); }
 
   void on_session_end(std::error_code ec, const std::string& reason) override {
-    s_.end_session(ec ? ec : make_error_code(errc::disconnected), reason);
+    // The engine reports the peer's GOAWAY as errc::closed; for the channels
+    // of the session that is the session going away: errc::disconnected.
+    if (!ec || ec == errc::closed) ec = make_error_code(errc::disconnected);
+    s_.end_session(ec, reason);
   }
 
   std::size_t pending() const { return s_.unclaimed_.size() + s_.awaited_.size(); }
@@ -130,6 +133,11 @@ std::size_t channel_session::feed(std::span<const std::uint8_t> input) {
 
 void channel_session::feed_eof() {
   run([&] { engine_->receive_eof(); });
+}
+
+bool channel_session::input_paused() {
+  std::lock_guard lock(mutex_);
+  return engine_->receive_paused();
 }
 
 bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t max) {

@@ -62,6 +62,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Offers input; returns how much was taken (see spdy_session::receive).
   std::size_t feed(std::span<const std::uint8_t> input);
   void feed_eof();
+  /// True while feed() holds input back until the application takes what
+  /// it has (resume after on_activity). When feed() took less and this is
+  /// false, the rest is an incomplete frame: offer it again with more bytes.
+  bool input_paused();
   /// Appends up to `max` bytes of pending output to `out` and marks them
   /// written; false if there was none.
   bool take_output(std::vector<std::uint8_t>& out, std::size_t max = SIZE_MAX);

@@ -178,6 +178,9 @@ void inbound_channel::close_receive() noexcept {
     local_closed_ = true;
     std::size_t unread = partial_.size();
     for (auto& m : queue_) unread += m.bytes;
+    // Unread messages may hold channel ends of this very session: destroy
+    // them once the lock is released.
+    s.defer([dropped = std::make_shared<std::deque<message>>(std::move(queue_))] {});
     queue_.clear();
     partial_.clear();
     if (bound()) {
@@ -200,11 +203,9 @@ void outbound_channel::on_data(std::span<const std::uint8_t> data) {
 }
 
 void outbound_channel::on_remote_close() {
+  // The receiving side finished its half; ours stays open (SPDY half-close).
+  // A receiver that goes away resets the stream instead.
   remote_closed_ = true;
-  if (local_closed_) return;
-  // The receiver went away early: finish our half too.
-  local_closed_ = true;
-  if (auto s = session()) s->submit(self(), {}, true, false, nullptr);
 }
 
 void outbound_channel::on_closed(std::error_code ec) {
@@ -215,9 +216,9 @@ void outbound_channel::on_closed(std::error_code ec) {
 void outbound_channel::start_send(Value&& value, send_waiter& w) {
   bool alive = with_session(session_, [&](channel_session& s) {
     std::error_code ec;
-    if (error_ && error_ != errc::closed)
+    if (error_)
       ec = error_;
-    else if (local_closed_ || remote_closed_ || error_)
+    else if (local_closed_)
       ec = errc::closed;
     if (ec) return s.defer([&w, ec] { w.complete(ec); });
     s.send_message(self(), std::move(value), [&w](std::error_code e) { w.complete(e); });

@@ -275,6 +275,9 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
   std::error_code ec;
   std::string detail;
   codec().encode(value, bytes, hook, ec, &detail);
+  // What is left of the value (all of it, after a failure) may hold channel
+  // ends of this session: destroy it once the lock is released.
+  defer([rest = std::make_shared<Value>(std::move(value))] {});
   if (ec) {
     hook.abandon();
     if (done) defer([done = std::move(done), ec] { done(ec); });

@@ -1,0 +1,163 @@
+// The inside of spdy_session, shared by its .cpp files only:
+// spdy_session.cpp (lifecycle, keepalive, the public surface),
+// session_receive.cpp (input frames) and session_send.cpp (streams we
+// open, data we send, flow control).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/output_queue.hpp"
+#include "engine/spdy_session.hpp"
+#include "spdy/flow_control.hpp"
+#include "spdy/frame.hpp"
+#include "spdy/frame_unpack.hpp"
+#include "spdy/header_block.hpp"
+
+namespace libchan::detail::engine {
+
+using spdy::bytes_view;
+
+/// Where a stream is in its life. A stream that is fully closed is not
+/// stored at all: it was reported and removed.
+enum class stream_state : std::uint8_t {
+  open,                ///< both sides may send
+  half_closed_local,   ///< our FIN is queued or sent (or the peer opened it one-way)
+  half_closed_remote,  ///< the peer sent FIN; we may still send
+  closing,             ///< both FINs decided; ours still waits for the peer's window
+};
+
+/// Data that waits for the peer's window (only with peers that do flow
+/// control; for the others everything goes straight to the output).
+struct pending_data {
+  std::vector<std::uint8_t> bytes;
+  std::size_t offset = 0;
+  bool fin = false;
+  bool whole = false;  ///< exactly one DATA frame (a v0.1 message)
+};
+
+struct stream {
+  stream(const stream_info& i, std::int32_t send_initial, std::int32_t receive_initial)
+      : info(i), send(send_initial), recv(receive_initial) {}
+
+  stream_info info;
+  stream_state state = stream_state::open;
+  bool replied = false;  ///< our stream: the peer's SYN_REPLY arrived
+  spdy::send_window send;
+  spdy::receive_window recv;
+  /// Received and not yet consumed; recv.buffered() is the part of it that
+  /// was counted against our window (all of it, with flow-controlling peers).
+  std::uint64_t unconsumed = 0;
+  std::deque<pending_data> queue;
+  std::size_t queued = 0;  ///< payload bytes in `queue`
+
+  bool we_can_send() const noexcept {
+    return state == stream_state::open || state == stream_state::half_closed_remote;
+  }
+  bool peer_can_send() const noexcept {
+    return state == stream_state::open || state == stream_state::half_closed_local;
+  }
+};
+
+struct spdy_session::impl {
+  impl(const options& o, handler& h);
+
+  // --- configuration and codecs ---
+  options opts;
+  handler& events;
+  dialect wire;
+  std::string control_limit_name;  // before parser: its limits name it
+  spdy::frame_parser parser;
+  spdy::header_decoder decoder;
+  spdy::header_encoder encoder;
+  spdy::header_list headers;  // the last inflated block
+
+  // --- streams ---
+  std::map<stream_id, stream> streams;
+  /// Unconsumed bytes of streams already closed and removed.
+  std::unordered_map<stream_id, std::uint64_t> closed_unconsumed;
+  std::uint64_t unconsumed = 0;  ///< all streams, open or closed
+  stream_id next_id;
+  stream_id last_peer_id = 0;       ///< highest id the peer used for a SYN_STREAM
+  stream_id last_good_peer_id = 0;  ///< highest peer stream we accepted (GOAWAY)
+
+  // --- output ---
+  output_queue out;
+  std::size_t pending = 0;  ///< payload bytes waiting in stream queues
+  bool output_blocked = false;
+  bool peer_flow_control = false;
+  std::int32_t peer_initial_window = spdy::default_initial_window_size;
+  std::uint32_t peer_max_streams = std::numeric_limits<std::uint32_t>::max();
+  std::string error_text;
+
+  // --- lifecycle ---
+  bool failed = false;        ///< fatal error: GOAWAY queued, streams failed
+  bool eof = false;           ///< the connection ended
+  bool goaway_sent = false;   ///< shutdown() or failure
+  bool peer_goaway = false;   ///< the peer sent GOAWAY
+  bool end_reported = false;  ///< on_session_end was called
+  bool in_receive = false;
+
+  // --- keepalive ---
+  bool activity = false;  ///< input seen since the last tick
+  bool ticked = false;
+  steady_time last_activity{};
+  std::optional<steady_time> ping_sent;
+  std::uint32_t next_ping_id;
+
+  // spdy_session.cpp
+  bool session_open() const noexcept;
+  bool paused() const noexcept;
+  void queue_frame(const spdy::frame& f, bool reply);
+  void queue_rst(stream_id id, spdy::rst_status status);
+  std::string rename_limits(std::string message) const;
+  /// Removes a stream and reports it closed (clean when `ec` is empty).
+  void close_stream(stream_id id, std::error_code ec, const std::string& reason);
+  /// Closes a stream whose both FINs are out.
+  void finish_if_done(stream_id id);
+  /// Answers a peer's mistake on one stream with RST_STREAM.
+  void stream_error(stream_id id, spdy::rst_status status, errc code, const std::string& reason);
+  void fail(errc code, const std::string& reason, spdy::goaway_status status);
+  void fail_streams(std::error_code ec, const std::string& reason,
+                    const std::function<bool(const stream&)>& which);
+  void check_drained();
+  void keepalive(steady_time now);
+
+  // session_receive.cpp
+  std::size_t receive(bytes_view input);
+  void dispatch(const spdy::frame& f);
+  void on_failure(const spdy::failure& f);
+  bool inflate(bytes_view block, std::optional<spdy::failure>& bad);
+  bool peer_parity(stream_id id) const noexcept;
+  void on_data(const spdy::data_frame& f);
+  void on_syn_stream(const spdy::syn_stream_frame& f);
+  void on_syn_reply(const spdy::syn_reply_frame& f);
+  void on_rst_stream(const spdy::rst_stream_frame& f);
+  void on_settings(const spdy::settings_frame& f);
+  void on_ping(const spdy::ping_frame& f);
+  void on_goaway(const spdy::goaway_frame& f);
+  void on_headers(const spdy::headers_frame& f);
+  void on_window_update(const spdy::window_update_frame& f);
+  void start_flow_control();
+  void remote_fin(stream_id id);
+
+  // session_send.cpp
+  stream_id open_stream(std::uint64_t ref, std::optional<std::uint64_t> parent_ref,
+                        stream_id associated, std::error_code& ec);
+  void submit(stream_id id, bytes_view data, bool fin, bool whole, std::error_code& ec);
+  std::size_t emit(stream& s, bytes_view data, bool fin, bool whole, bool& fin_done);
+  void write_data(stream& s, bytes_view payload, bool fin);
+  void flush(stream_id id);
+  void flush_all();
+  void consume(stream_id id, std::size_t n);
+  void reset(stream_id id, spdy::rst_status status);
+  std::size_t queued_output() const noexcept { return out.size() + pending; }
+  void refuse_call(std::error_code& ec, errc code, std::string why);
+};
+
+}  // namespace libchan::detail::engine

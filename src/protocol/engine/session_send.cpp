@@ -1,0 +1,247 @@
+// spdy_session: the output side. Streams we open, data we send within the
+// peer's window, what the application consumed, resets.
+//
+// Data goes straight into the output in submission order, across streams:
+// Go's receiver can deadlock when a byte stream's data overtakes the
+// message naming it. Only a stream that is out of window (peers that do
+// flow control) keeps its data in its own queue until a WINDOW_UPDATE.
+#include <algorithm>
+#include <string>
+
+#include "engine/session_impl.hpp"
+#include "engine/stream_headers.hpp"
+
+namespace libchan::detail::engine {
+namespace {
+
+std::string str(std::uint64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+void spdy_session::impl::refuse_call(std::error_code& ec, errc code, std::string why) {
+  ec = make_error_code(code);
+  error_text = std::move(why);
+}
+
+stream_id spdy_session::impl::open_stream(std::uint64_t ref,
+                                          std::optional<std::uint64_t> parent_ref,
+                                          stream_id associated, std::error_code& ec) {
+  ec.clear();
+  if (failed || eof) {
+    refuse_call(ec, errc::closed, "the session ended");
+    return 0;
+  }
+  if (goaway_sent || peer_goaway) {
+    refuse_call(ec, errc::closed,
+                goaway_sent ? "the session is shutting down" : "the peer sent GOAWAY");
+    return 0;
+  }
+  if (streams.size() >= opts.limits.max_concurrent_streams) {
+    refuse_call(ec, errc::limit_exceeded,
+                "too many open streams (max_concurrent_streams = " +
+                    str(opts.limits.max_concurrent_streams) + ")");
+    return 0;
+  }
+  if (peer_max_streams != std::numeric_limits<std::uint32_t>::max()) {
+    const auto ours = std::count_if(streams.begin(), streams.end(),
+                                    [](const auto& e) { return !e.second.info.remote; });
+    if (static_cast<std::uint64_t>(ours) >= peer_max_streams) {
+      refuse_call(ec, errc::limit_exceeded,
+                  "too many open streams (the peer's SETTINGS_MAX_CONCURRENT_STREAMS = " +
+                      str(peer_max_streams) + ")");
+      return 0;
+    }
+  }
+  if (next_id > spdy::max_stream_id) {
+    refuse_call(ec, errc::limit_exceeded, "stream ids exhausted (2^31-1)");
+    return 0;
+  }
+  if (associated > spdy::max_stream_id) {
+    refuse_call(ec, errc::invalid_argument, "associated stream id above 2^31-1");
+    return 0;
+  }
+  const stream_id id = next_id;
+  next_id += 2;
+  std::vector<std::uint8_t> block;
+  encoder.encode(stream_headers(ref, parent_ref), block);
+  queue_frame(spdy::syn_stream_frame{id, associated, 0, 0, 0, block}, false);
+  streams.try_emplace(id, stream_info{id, ref, parent_ref, associated, false, false},
+                      peer_initial_window, static_cast<std::int32_t>(opts.limits.initial_window));
+  return id;
+}
+
+void spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, bool whole,
+                                std::error_code& ec) {
+  ec.clear();
+  auto it = streams.find(id);
+  if (it == streams.end()) {
+    refuse_call(ec, errc::closed, "stream " + str(id) + " is not open");
+    return;
+  }
+  stream& s = it->second;
+  if (!s.we_can_send()) {
+    refuse_call(ec, errc::closed, "stream " + str(id) + " is closed for sending");
+    return;
+  }
+  if (whole && data.size() > spdy::max_frame_length) {
+    refuse_call(ec, errc::limit_exceeded,
+                "DATA frame of " + str(data.size()) + " bytes exceeds the SPDY limit (" +
+                    str(spdy::max_frame_length) + " bytes)");
+    return;
+  }
+  if (whole && peer_flow_control &&
+      static_cast<std::int64_t>(data.size()) >
+          std::max<std::int64_t>(peer_initial_window, s.send.size())) {
+    refuse_call(ec, errc::limit_exceeded,
+                "DATA frame of " + str(data.size()) + " bytes exceeds the peer's window (" +
+                    str(static_cast<std::uint64_t>(peer_initial_window)) + " bytes)");
+    return;
+  }
+  if (data.empty() && !fin) return;
+  // A lone FIN is always taken: it is 8 bytes and closes the stream.
+  const std::size_t queued = queued_output();
+  if (!data.empty() && queued > 0 && queued + data.size() > opts.limits.max_output_queue) {
+    output_blocked = true;
+    refuse_call(
+        ec, errc::limit_exceeded,
+        "output queue full (max_output_queue = " + str(opts.limits.max_output_queue) + " bytes)");
+    return;
+  }
+
+  bool fin_done = false;
+  std::size_t done = 0;
+  if (s.queue.empty()) done = emit(s, data, fin, whole, fin_done);
+  if (done < data.size() || (fin && !fin_done)) {
+    pending_data rest;
+    rest.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(done), data.end());
+    rest.fin = fin;
+    rest.whole = whole;
+    s.queued += rest.bytes.size();
+    pending += rest.bytes.size();
+    s.queue.push_back(std::move(rest));
+  }
+  if (fin) {
+    s.state =
+        s.state == stream_state::open ? stream_state::half_closed_local : stream_state::closing;
+    finish_if_done(id);
+  }
+}
+
+std::size_t spdy_session::impl::emit(stream& s, bytes_view data, bool fin, bool whole,
+                                     bool& fin_done) {
+  fin_done = false;
+  if (data.empty()) {
+    if (fin) {
+      write_data(s, {}, true);
+      fin_done = true;
+    }
+    return 0;
+  }
+  const std::size_t max_frame =
+      std::clamp<std::size_t>(opts.limits.max_send_frame, 1, spdy::max_frame_length);
+  std::size_t off = 0;
+  while (off < data.size()) {
+    std::size_t n = data.size() - off;
+    if (!whole) n = std::min(n, max_frame);
+    if (peer_flow_control) {
+      const std::size_t avail = s.send.available();
+      if (whole ? avail < n : avail == 0) break;
+      n = std::min(n, avail);
+    }
+    const bool last = off + n == data.size();
+    write_data(s, data.subspan(off, n), last && fin);
+    off += n;
+  }
+  fin_done = fin && off == data.size();
+  return off;
+}
+
+void spdy_session::impl::write_data(stream& s, bytes_view payload, bool fin) {
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  // Windows are kept even for peers without flow control (clamped at 0),
+  // so a peer that starts doing it later finds them no larger than true.
+  s.send.consume(peer_flow_control ? n : std::min(n, s.send.available()));
+  const stream_id id = s.info.id;
+  out.append(
+      [&](std::vector<std::uint8_t>& v) {
+        spdy::pack_data_header(v, id, fin ? spdy::flags::fin : 0, n);
+        v.insert(v.end(), payload.begin(), payload.end());
+      },
+      false);
+}
+
+void spdy_session::impl::flush(stream_id id) {
+  auto it = streams.find(id);
+  if (it == streams.end()) return;
+  stream& s = it->second;
+  while (!s.queue.empty()) {
+    pending_data& item = s.queue.front();
+    const bytes_view rest = bytes_view(item.bytes).subspan(item.offset);
+    // A whole frame larger than any window the peer will open would wait
+    // forever (its SETTINGS shrank the window after we queued it).
+    if (item.whole && peer_flow_control && rest.size() > s.send.available() &&
+        static_cast<std::int64_t>(rest.size()) > peer_initial_window) {
+      queue_rst(id, spdy::rst_status::internal_error);
+      close_stream(id, make_error_code(errc::limit_exceeded),
+                   "DATA frame of " + str(rest.size()) +
+                       " bytes can never fit the peer's window (" +
+                       str(static_cast<std::uint64_t>(peer_initial_window)) + " bytes)");
+      return;
+    }
+    bool fin_done = false;
+    const std::size_t n = emit(s, rest, item.fin, item.whole, fin_done);
+    item.offset += n;
+    s.queued -= n;
+    pending -= n;
+    if (item.offset < item.bytes.size() || (item.fin && !fin_done)) break;
+    s.queue.pop_front();
+  }
+  finish_if_done(id);
+}
+
+void spdy_session::impl::flush_all() {
+  std::vector<stream_id> ids;
+  for (const auto& [id, s] : streams) {
+    if (!s.queue.empty()) ids.push_back(id);
+  }
+  for (stream_id id : ids) flush(id);
+}
+
+void spdy_session::impl::consume(stream_id id, std::size_t n) {
+  auto it = streams.find(id);
+  if (it == streams.end()) {
+    auto c = closed_unconsumed.find(id);
+    if (c == closed_unconsumed.end()) return;
+    const std::uint64_t m = std::min<std::uint64_t>(n, c->second);
+    c->second -= m;
+    unconsumed -= m;
+    if (c->second == 0) closed_unconsumed.erase(c);
+    return;
+  }
+  stream& s = it->second;
+  const std::uint64_t m = std::min<std::uint64_t>(n, s.unconsumed);
+  s.unconsumed -= m;
+  unconsumed -= m;
+  // The part that was counted against our window goes back to it.
+  std::uint64_t counted = std::min<std::uint64_t>(m, s.recv.buffered());
+  while (counted > 0) {
+    const auto k = static_cast<std::uint32_t>(std::min<std::uint64_t>(counted, 0x7FFFFFFF));
+    s.recv.consume(k);
+    counted -= k;
+  }
+  // Go ignores WINDOW_UPDATE: keep the wire like Go's for peers like it.
+  if (peer_flow_control && s.peer_can_send()) {
+    if (const std::uint32_t delta = s.recv.take_update(); delta > 0) {
+      queue_frame(spdy::window_update_frame{id, delta}, false);
+    }
+  }
+}
+
+void spdy_session::impl::reset(stream_id id, spdy::rst_status status) {
+  if (streams.count(id) == 0) return;
+  queue_rst(id, status);
+  close_stream(id, make_error_code(errc::closed),
+               "reset locally: " + spdy::rst_status_name(status));
+}
+
+}  // namespace libchan::detail::engine
