@@ -186,4 +186,94 @@ TEST(SessionCapture, OurClientAgainstTheGoMasterServerRecording) {
   EXPECT_EQ(reply(r6).find("Message")->as_string().size(), 5000u);
 }
 
+// Offset of the first frame on a stream the *server* opened (an even id).
+std::size_t first_frame_on_server_stream(std::span<const std::uint8_t> bytes) {
+  spdy::frame_parser parser;
+  std::size_t offset = 0;
+  while (offset < bytes.size()) {
+    auto r = parser.parse(bytes.subspan(offset));
+    if (r.status != spdy::unpack_status::frame_ready) break;
+    spdy::stream_id id = 0;
+    if (auto* d = std::get_if<spdy::data_frame>(&r.value)) id = d->stream;
+    if (auto* y = std::get_if<spdy::syn_reply_frame>(&r.value)) id = y->stream;
+    if (id != 0 && id % 2 == 0) return offset;
+    offset += r.consumed;
+  }
+  return bytes.size();
+}
+
+// The v0.1 session: our server also opens a channel of its own (step 5),
+// which the Go client answers on.
+TEST(SessionCapture, GoV01ClientAsSeenByOurServer) {
+  auto hooks = std::make_shared<quiet_hooks>();
+  session::options opts;
+  opts.engine.side = engine::role::acceptor;
+  opts.engine.wire = engine::dialect::detect;
+  auto s = session::channel_session::create(opts, hooks);
+  auto bytes = read_capture("go-v01/client-to-server.bin");
+  auto all = std::span<const std::uint8_t>(bytes);
+  std::size_t split = first_frame_on_server_stream(all);
+  ASSERT_LT(split, all.size());
+  feed_all(*s, all.first(split));
+  EXPECT_EQ(s->wire_dialect(), engine::dialect::v0_1);
+
+  auto a = s->incoming().receive_for(5s);
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ(next(*a).find("Message")->as_string(), "plain");
+  auto m2 = next(*a);
+  ASSERT_EQ(m2.find("Ret")->kind(), Value::Kind::sender) << "ext 1, direction 2";
+  auto m3 = next(*a);
+  auto items = m3.find("Recv")->take_receiver();
+  EXPECT_EQ(next(items).find("Seq")->as_int(), 1);
+  EXPECT_EQ(next(items).find("Seq")->as_int(), 2);
+  auto m4 = next(*a);
+  auto stream = m4.find("Stream")->take_stream();
+  std::byte buf[64];
+  std::size_t n = stream.read_some(buf);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), n).substr(0, 6), "hello ");
+  auto m5 = next(*a);
+  EXPECT_EQ(m5.find("Message")->as_string(), "server-ret");
+  // Step 5: answer with a Sender this server creates; the client sends on it.
+  auto ret5 = m5.find("Ret")->take_sender();
+  auto [back_rx, back_tx] = libchan::pipe();
+  ret5.send(libchan::make_map("Seq", 5, "Back", std::move(back_tx), "Message", "server-ret"));
+
+  feed_all(*s, all.subspan(split));
+  auto via = back_rx.receive_for(5s);
+  ASSERT_TRUE(via) << "the client's message on the channel our server opened";
+  EXPECT_EQ(via->find("Message")->as_string(), "via-server-channel");
+  EXPECT_EQ(via->find("Seq")->as_int(), 55);
+  EXPECT_EQ(back_rx.receive_for(5s), std::nullopt);
+  auto m6 = next(*a);
+  EXPECT_EQ(m6.find("Message")->as_string().size(), 5000u);
+  auto b = s->incoming().receive_for(5s);
+  ASSERT_TRUE(b && *b);
+  auto t = next(*b);
+  EXPECT_EQ(t.find("Big")->kind(), Value::Kind::uint64) << "v0.1 writes non-negative ints unsigned";
+  EXPECT_EQ(t.find("Big")->as_uint(), std::uint64_t{1} << 40);
+  auto m8 = next(*a);
+  EXPECT_EQ(m8.find("Message")->as_string(), "with-tcpconn");
+  EXPECT_TRUE(m8.find("Stream")->is_nil()) << "a connection passed by address arrives empty";
+  EXPECT_EQ(a->receive_for(5s), std::nullopt);
+  EXPECT_EQ(s->incoming().receive_for(5s), std::nullopt);
+
+  // Our side of the wire, as Go v0.1.0 expects it: stream 2 opened by us.
+  std::vector<std::uint8_t> out;
+  while (s->take_output(out)) {
+  }
+  spdy::frame_parser parser;
+  bool opened_2 = false;
+  for (std::span<const std::uint8_t> rest(out); !rest.empty();) {
+    auto r = parser.parse(rest);
+    ASSERT_EQ(r.status, spdy::unpack_status::frame_ready);
+    if (auto* syn = std::get_if<spdy::syn_stream_frame>(&r.value)) {
+      EXPECT_EQ(syn->stream, 2u);
+      EXPECT_EQ(syn->associated, 13u) << "v0.1: the parent channel's stream id";
+      opened_2 = true;
+    }
+    rest = rest.subspan(r.consumed);
+  }
+  EXPECT_TRUE(opened_2);
+}
+
 }  // namespace
