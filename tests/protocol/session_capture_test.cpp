@@ -276,4 +276,47 @@ TEST(SessionCapture, GoV01ClientAsSeenByOurServer) {
   EXPECT_TRUE(opened_2);
 }
 
+// The Go rexec example's RemoteCommand and its reply, as typed structs.
+struct CommandResponse {
+  std::int64_t Status = 0;
+  LIBCHAN_FIELDS(Status)
+};
+struct RemoteCommand {
+  std::string Cmd;
+  std::vector<std::string> Args;
+  libchan::ByteStream Stdin, Stdout, Stderr;
+  libchan::Sender<CommandResponse> StatusChan;
+  LIBCHAN_FIELDS(Cmd, Args, Stdin, Stdout, Stderr, StatusChan)
+};
+
+// Our server in place of the Go rexec server: what it writes back must be
+// what the Go server wrote, stream for stream.
+TEST(SessionCapture, GoRexecClientServedByUs) {
+  auto hooks = std::make_shared<quiet_hooks>();
+  session::options opts;
+  opts.engine.side = engine::role::acceptor;
+  opts.engine.wire = engine::dialect::detect;
+  auto s = session::channel_session::create(opts, hooks);
+  feed_all(*s, read_capture("rexec-master/client-to-server.bin"));
+  auto commands = s->incoming().receive_for(5s);
+  ASSERT_TRUE(commands && *commands);
+  auto cmd = libchan::from_value<RemoteCommand>(next(*commands));
+  EXPECT_EQ(cmd.Cmd, "sh");
+  EXPECT_EQ(cmd.Args, (std::vector<std::string>{"-c", "cat; echo err-text >&2; exit 3"}));
+  std::string input = cmd.Stdin.read_all();
+  EXPECT_EQ(input, "piped");
+  cmd.Stdout.write(input);
+  cmd.Stdout.close_write();
+  cmd.Stderr.write("err-text\n");
+  cmd.Stderr.close_write();
+  cmd.StatusChan.send({3});
+
+  std::vector<std::uint8_t> out;
+  while (s->take_output(out)) {
+  }
+  auto ours = data_by_stream(out);
+  auto go = data_by_stream(read_capture("rexec-master/server-to-client.bin"));
+  for (spdy::stream_id id : {3u, 5u, 7u}) EXPECT_EQ(ours[id], go[id]) << "stream " << id;
+}
+
 }  // namespace
