@@ -121,6 +121,10 @@ void channel_session::after_unlock() {
     std::lock_guard lock(mutex_);
     work.swap(deferred_);
   }
+  finish_unlocked(work);
+}
+
+void channel_session::finish_unlocked(std::vector<std::function<void()>>& work) {
   for (auto& fn : work) fn();
   if (auto hooks = hooks_.lock()) hooks->on_activity();
 }

@@ -93,14 +93,17 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Runs `fn` under the lock, then the deferred completions and the hook.
   template <class Fn>
   void run(Fn&& fn) {
+    std::vector<std::function<void()>> work;
     {
       std::lock_guard lock(mutex_);
       fn();
+      work.swap(deferred_);
     }
-    after_unlock();
+    finish_unlocked(work);
   }
   /// Runs deferred work and tells the driver; call after releasing the lock.
   void after_unlock();
+  void finish_unlocked(std::vector<std::function<void()>>& work);
   /// Queues work for after the lock is released. Call under the lock.
   void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
   engine::spdy_session& engine() noexcept { return *engine_; }

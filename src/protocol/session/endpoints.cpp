@@ -55,19 +55,23 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
   auto s = session();
   if (!s) return;
   if (local_closed_ || error_) return s->engine().consume(id_, data.size());
-  partial_.insert(partial_.end(), data.begin(), data.end());
+  // Whole messages in one frame are decoded straight from the frame; only
+  // the unfinished tail of a message is copied.
+  bool direct = partial_.empty();
+  if (!direct) partial_.insert(partial_.end(), data.begin(), data.end());
+  std::span<const std::uint8_t> input = direct ? data : std::span<const std::uint8_t>(partial_);
   std::size_t used = 0;
-  while (used < partial_.size()) {
+  while (used < input.size()) {
     Value value;
     std::error_code ec;
     std::string detail;
-    auto rest = std::span(partial_).subspan(used);
+    auto rest = input.subspan(used);
     std::size_t n = s->decode_message(*this, rest, value, ec, detail);
     if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) ec = errc::limit_exceeded;
     if (ec) {
       // A bad message costs this channel, not the session.
       error_ = ec;
-      s->engine().consume(id_, partial_.size() - used);
+      s->engine().consume(id_, input.size() - used);
       partial_.clear();
       s->engine().reset_stream(id_, spdy::rst_status::protocol_error);
       return deliver(*s);
@@ -76,7 +80,10 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
     used += n;
     queue_.push_back({std::move(value), n});
   }
-  partial_.erase(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(used));
+  if (direct)
+    partial_.assign(input.begin() + static_cast<std::ptrdiff_t>(used), input.end());
+  else
+    partial_.erase(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(used));
   deliver(*s);
 }
 

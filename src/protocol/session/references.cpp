@@ -275,9 +275,10 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
   std::error_code ec;
   std::string detail;
   codec().encode(value, bytes, hook, ec, &detail);
-  // What is left of the value (all of it, after a failure) may hold channel
-  // ends of this session: destroy it once the lock is released.
-  defer([rest = std::make_shared<Value>(std::move(value))] {});
+  // After a failure the value may still hold channel ends of this session:
+  // destroy it once the lock is released. After a success the hook has
+  // taken every resource out and what is left is plain data.
+  if (ec) defer([rest = std::make_shared<Value>(std::move(value))] {});
   if (ec) {
     hook.abandon();
     if (done) defer([done = std::move(done), ec] { done(ec); });
