@@ -12,4 +12,5 @@
 #include "libchan/fields.hpp"
 #include "libchan/pipe.hpp"
 #include "libchan/select.hpp"
+#include "libchan/session.hpp"
 #include "libchan/value.hpp"

@@ -1,15 +1,16 @@
-// msgpack decoding: msgpack-cxx's visitor parser drives a builder that
-// makes the Value tree directly, enforcing the limits as it goes.
+// msgpack decoding: msgpack-cxx's visitor parser drives MsgpackBuilder
+// (msgpack_builder.hpp), which makes the Value tree directly, enforcing the
+// limits as it goes. This file holds the driver and the slow paths.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <msgpack/null_visitor.hpp>
 #include <msgpack/parse.hpp>
 #include <msgpack/unpack.hpp>  // parse.hpp needs its definitions
 #include <msgpack/unpack_exception.hpp>
 #include <string>
 
 #include "codec_detail.hpp"
+#include "msgpack_builder.hpp"
 #include "msgpack_detail.hpp"
 
 namespace libchan::detail {
@@ -23,12 +24,9 @@ std::uint64_t load_be(const std::uint8_t* p, std::size_t n) {
   return v;
 }
 
-// How many bytes an item takes before its children: the header (type byte
-// and length field) and the payload after it (number bytes, str/bin bytes,
-// ext type byte + data). msgpack-cxx tells the builder neither the form of
-// a number nor, until every byte is in, the declared length of a
-// str/bin/ext, so the builder reads item headers itself for those two
-// things; the parsing and validation stay msgpack-cxx's.
+// The whole extent of the item at `p` as far as its header tells: the
+// header (type byte and length field) and the payload after it. Used only
+// after an incomplete parse, to refuse a declared size early.
 struct Extent {
   std::size_t header = 1;
   std::uint64_t payload = 0;
@@ -111,194 +109,75 @@ const char* sized_kind(std::uint8_t b) {
   return "extension payload";
 }
 
-// The visitor. Callbacks return false to stop the parser on a broken limit.
-class Builder : public msgpack::null_visitor {
+// msgpack-cxx's parser, driving a builder. Its container stack is a
+// std::vector reserved on construction; keeping one parser per thread
+// (reset on each call) saves that allocation on every message. The builder
+// stays per call: nothing here calls out while the parser is in use, so the
+// thread's parser cannot be re-entered.
+class Parser : public msgpack::detail::context<Parser> {
  public:
-  struct PendingExt {
-    std::int8_t type;
-    std::size_t item_offset;
-    std::size_t payload_offset;
-    std::size_t payload_size;
-  };
+  MsgpackBuilder& visitor() const { return *builder_; }
 
-  Builder(std::span<const std::uint8_t> window, const CodecLimits& limits)
-      : base_(window.data()), size_(window.size()), limits_(limits) {}
-
-  bool visit_nil() { return emit_scalar(Value()); }
-  bool visit_boolean(bool b) { return emit_scalar(Value(b)); }
-  bool visit_positive_integer(std::uint64_t v) {
-    // Positive fixints are Go ints; the uint forms are Go uints (keeping the
-    // kind makes re-encoding reproduce the bytes).
-    bool uint_form = base_[next_] >= 0xcc && base_[next_] <= 0xcf;
-    return emit_scalar(uint_form ? Value(v) : Value(static_cast<std::int64_t>(v)));
-  }
-  // msgpack-cxx reports every int8..int64 form here, whatever the sign.
-  bool visit_negative_integer(std::int64_t v) { return emit_scalar(Value(v)); }
-  bool visit_float32(float f) { return emit_scalar(Value(static_cast<double>(f))); }
-  bool visit_float64(double d) { return emit_scalar(Value(d)); }
-  bool visit_str(const char* p, std::uint32_t n) {
-    if (!string_fits(n)) return false;
-    return emit_scalar(Value(n ? std::string(p, n) : std::string()));
-  }
-  bool visit_bin(const char* p, std::uint32_t n) {
-    if (!string_fits(n)) return false;
-    auto* b = reinterpret_cast<const std::uint8_t*>(p);
-    return emit_scalar(
-        Value(Binary{n ? std::vector<std::uint8_t>(b, b + n) : std::vector<std::uint8_t>()}));
-  }
-  bool visit_ext(const char* p, std::uint32_t n) {
-    // n counts the type byte, then the payload.
-    if (!string_fits(n - 1)) return false;
-    auto* type = reinterpret_cast<const std::uint8_t*>(p);
-    exts_.push_back({static_cast<std::int8_t>(*type), next_,
-                     static_cast<std::size_t>(type + 1 - base_), n - 1u});
-    return emit_scalar(extension_placeholder());
-  }
-
-  bool start_array(std::uint32_t n) { return open(n, false); }
-  bool start_map(std::uint32_t n) { return open(n, true); }
-  bool start_map_key() {
-    frames_.back().want_key = true;
-    return true;
-  }
-  bool start_map_value() {
-    frames_.back().want_key = false;
-    return true;
-  }
-  bool end_array() { return close(); }
-  bool end_map() { return close(); }
-
-  void parse_error(std::size_t, std::size_t) { invalid_ = true; }
-  void insufficient_bytes(std::size_t, std::size_t) { incomplete_ = true; }
-
-  // After an incomplete parse: a declared length may already show that the
-  // value breaks a limit. Returns false (with the error set) if so.
-  bool check_pending() {
-    Extent e;
-    if (next_ >= size_ || !item_extent(base_ + next_, size_ - next_, e)) return true;
-    if (e.sized) {
-      // An ext's payload length counts its type byte.
-      std::uint64_t n = is_ext(base_[next_]) ? e.payload - 1 : e.payload;
-      if (!string_fits(n)) return false;
+  // What msgpack::parse does (parse_imp, then SUCCESS or EXTRA_BYTES means
+  // a value was read), minus building the parser.
+  bool parse(std::span<const std::uint8_t> window, std::size_t& used, MsgpackBuilder& builder) {
+    builder_ = &builder;
+    init();
+    const auto* data = reinterpret_cast<const char*>(window.data());
+    used = 0;
+    if (window.empty()) {
+      builder.insufficient_bytes(0, 0);
+      return false;
     }
-    std::uint64_t needed = next_ + e.header + e.payload;
-    if (needed > limits_.max_message_size)
-      return limit("message of at least " + num(needed) + " bytes exceeds max_message_size (" +
-                   num(limits_.max_message_size) + ")");
-    return true;
+    auto ret = execute(data, window.size(), used);
+    if (ret == msgpack::PARSE_CONTINUE) builder.insufficient_bytes(used - 1, used);
+    return ret == msgpack::PARSE_SUCCESS;
   }
-
-  bool invalid() const { return invalid_; }
-  bool incomplete() const { return incomplete_; }
-  std::size_t offset() const { return next_; }
-  errc error() const { return error_; }
-  std::string& message() { return message_; }
-  Value& root() { return root_; }
-  const std::vector<PendingExt>& exts() const { return exts_; }
 
  private:
-  struct Frame {
-    Value value;
-    bool is_map;
-    bool want_key = false;
-  };
-
-  // Moves the cursor past the item that starts there.
-  void step() {
-    Extent e;
-    item_extent(base_ + next_, size_ - next_, e);
-    next_ += e.header + static_cast<std::size_t>(e.payload);
-  }
-
-  bool emit_scalar(Value v) {
-    step();
-    return emit(std::move(v));
-  }
-
-  bool emit(Value v) {
-    if (frames_.empty()) {
-      root_ = std::move(v);
-      return true;
-    }
-    Frame& top = frames_.back();
-    if (!top.is_map) {
-      top.value.as_array().push_back(std::move(v));
-    } else if (top.want_key) {
-      top.value.as_map().push_back({std::move(v), Value()});
-    } else {
-      top.value.as_map().back().value = std::move(v);
-    }
-    return true;
-  }
-
-  bool open(std::uint32_t n, bool is_map) {
-    const char* what = is_map ? "map" : "array";
-    if (frames_.size() >= limits_.max_depth)
-      return limit(std::string(what) + " at offset " + num(next_) +
-                   " nests deeper than max_depth (" + num(limits_.max_depth) + ")");
-    if (n > limits_.max_elements - elements_)
-      return limit(std::string(what) + " of " + num(n) + (is_map ? " entries" : " elements") +
-                   " at offset " + num(next_) + " takes the message over max_elements (" +
-                   num(limits_.max_elements) + ")");
-    elements_ += n;
-    Extent e;
-    item_extent(base_ + next_, size_ - next_, e);
-    const std::size_t body = next_ + e.header;
-    // Every element takes at least one byte: a count that cannot fit is
-    // refused now instead of waiting for bytes that may never come.
-    const std::uint64_t min_bytes = std::uint64_t{n} * (is_map ? 2 : 1);
-    if (body + min_bytes > limits_.max_message_size)
-      return limit(std::string(what) + " of " + num(n) + (is_map ? " entries" : " elements") +
-                   " cannot fit in max_message_size (" + num(limits_.max_message_size) + ")");
-    // Reserve no more than the bytes present can hold.
-    const std::size_t room = static_cast<std::size_t>((size_ - body) / (is_map ? 2 : 1));
-    const std::size_t reserve = std::min<std::size_t>(n, room);
-    if (is_map) {
-      Value::Map m;
-      m.reserve(reserve);
-      frames_.push_back({Value(std::move(m)), true});
-    } else {
-      Value::Array a;
-      a.reserve(reserve);
-      frames_.push_back({Value(std::move(a)), false});
-    }
-    next_ = body;
-    return true;
-  }
-
-  bool close() {
-    Value v = std::move(frames_.back().value);
-    frames_.pop_back();
-    return emit(std::move(v));
-  }
-
-  bool string_fits(std::uint64_t n) {
-    if (n <= limits_.max_string_size) return true;
-    return limit(std::string(sized_kind(base_[next_])) + " of " + num(n) + " bytes at offset " +
-                 num(next_) + " exceeds max_string_size (" + num(limits_.max_string_size) + ")");
-  }
-
-  bool limit(std::string text) {
-    error_ = errc::limit_exceeded;
-    message_ = "msgpack: " + std::move(text);
-    return false;
-  }
-
-  const std::uint8_t* base_;
-  std::size_t size_;
-  const CodecLimits& limits_;
-  std::size_t next_ = 0;  // offset of the next item's first byte
-  std::size_t elements_ = 0;
-  std::vector<Frame> frames_;
-  Value root_;
-  std::vector<PendingExt> exts_;
-  errc error_{};
-  std::string message_;
-  bool invalid_ = false;
-  bool incomplete_ = false;
+  MsgpackBuilder* builder_ = nullptr;
 };
 
 }  // namespace
+
+bool MsgpackBuilder::check_pending() {
+  Extent e;
+  if (next_ >= size_ || !item_extent(base_ + next_, size_ - next_, e)) return true;
+  if (e.sized) {
+    // An ext's payload length counts its type byte.
+    std::uint64_t n = is_ext(base_[next_]) ? e.payload - 1 : e.payload;
+    if (!string_fits(n)) return false;
+  }
+  std::uint64_t needed = next_ + e.header + e.payload;
+  if (needed > limits_.max_message_size)
+    return limit("message of at least " + num(needed) + " bytes exceeds max_message_size (" +
+                 num(limits_.max_message_size) + ")");
+  return true;
+}
+
+bool MsgpackBuilder::refuse_container(std::uint32_t n, bool is_map) {
+  const std::string what = is_map ? "map" : "array";
+  const char* items = is_map ? " entries" : " elements";
+  if (depth_ >= limits_.max_depth)
+    return limit(what + " at offset " + num(next_) + " nests deeper than max_depth (" +
+                 num(limits_.max_depth) + ")");
+  if (n > limits_.max_elements - elements_)
+    return limit(what + " of " + num(n) + items + " at offset " + num(next_) +
+                 " takes the message over max_elements (" + num(limits_.max_elements) + ")");
+  return limit(what + " of " + num(n) + items + " cannot fit in max_message_size (" +
+               num(limits_.max_message_size) + ")");
+}
+
+bool MsgpackBuilder::refuse_string(std::uint64_t n) {
+  return limit(std::string(sized_kind(base_[next_])) + " of " + num(n) + " bytes at offset " +
+               num(next_) + " exceeds max_string_size (" + num(limits_.max_string_size) + ")");
+}
+
+bool MsgpackBuilder::limit(std::string text) {
+  error_ = errc::limit_exceeded;
+  message_ = "msgpack: " + std::move(text);
+  return false;
+}
 
 std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, ExtensionHook& hook,
                            const CodecLimits& limits, std::error_code& ec, std::string* detail) {
@@ -307,11 +186,12 @@ std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, Exte
   if (input.empty()) return 0;
   // Never look past max_message_size: a value that needs more is refused.
   auto window = input.first(std::min(input.size(), limits.max_message_size));
-  Builder builder(window, limits);
+  MsgpackBuilder builder(window, limits);
   std::size_t used = 0;
   bool ok = false;
   try {
-    ok = msgpack::parse(reinterpret_cast<const char*>(window.data()), window.size(), used, builder);
+    thread_local Parser parser;
+    ok = parser.parse(window, used, builder);
   } catch (const msgpack::unpack_error& e) {
     return fail(ec, detail, errc::decode_error, std::string("msgpack: ") + e.what());
   }

@@ -1,8 +1,14 @@
 // msgpack encoding of a Value through msgpack-cxx's packer. The packer picks
 // the smallest forms for lengths; integer forms are chosen here, because
 // Go libchan master and v0.1 differ on them (see IntegerStyle).
+//
+// Speed: the packer writes into a cursor over `out`'s own bytes (one
+// resize up front, geometric growth after), so each write is a bounds
+// check and a small copy; no per-item allocation.
+#include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <msgpack/pack.hpp>
 #include <string>
@@ -13,79 +19,141 @@
 namespace libchan::detail {
 namespace {
 
-// The packer's output stream.
-struct ByteSink {
-  std::vector<std::uint8_t>& out;
-  void write(const char* data, std::size_t n) {
-    auto* p = reinterpret_cast<const std::uint8_t*>(data);
-    out.insert(out.end(), p, p + n);
+// Enough for the typical message in one go; bigger ones grow by doubling.
+constexpr std::size_t initial_room = 256;
+
+// The packer's output stream: a raw cursor into `out`, which is resized
+// ahead of it and trimmed to the bytes written at the end.
+class Sink {
+ public:
+  explicit Sink(std::vector<std::uint8_t>& out) : out_(out), start_(out.size()) {
+    out_.resize(start_ + initial_room);
+    pos_ = out_.data() + start_;
+    end_ = out_.data() + out_.size();
   }
+
+  void write(const char* data, std::size_t n) {
+    if (static_cast<std::size_t>(end_ - pos_) < n) [[unlikely]]
+      grow(n);
+    std::memcpy(pos_, data, n);
+    pos_ += n;
+  }
+
+  // A str/bin/ext body: short ones (the usual keys and words) are copied
+  // inline with two overlapping moves instead of a call to memcpy.
+  void write_body(const char* data, std::size_t n) {
+    if (n > 16 || static_cast<std::size_t>(end_ - pos_) < n) {
+      if (n) write(data, n);
+      return;
+    }
+    if (n >= 8) {
+      copy_fixed<8>(pos_, data);
+      copy_fixed<8>(pos_ + n - 8, data + n - 8);
+    } else if (n >= 4) {
+      copy_fixed<4>(pos_, data);
+      copy_fixed<4>(pos_ + n - 4, data + n - 4);
+    } else if (n) {
+      pos_[0] = static_cast<std::uint8_t>(data[0]);
+      pos_[n / 2] = static_cast<std::uint8_t>(data[n / 2]);
+      pos_[n - 1] = static_cast<std::uint8_t>(data[n - 1]);
+    }
+    pos_ += n;
+  }
+
+  void finish() { out_.resize(static_cast<std::size_t>(pos_ - out_.data())); }
+  void discard() { out_.resize(start_); }
+
+ private:
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const std::size_t used = static_cast<std::size_t>(pos_ - out_.data());
+    out_.resize(std::max(used + n, 2 * out_.size()));
+    pos_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+
+  template <std::size_t N>
+  static void copy_fixed(std::uint8_t* to, const char* from) {
+    std::memcpy(to, from, N);  // a fixed size: one load and one store
+  }
+
+  std::vector<std::uint8_t>& out_;
+  std::size_t start_;
+  std::uint8_t* pos_;
+  std::uint8_t* end_;
 };
 
 constexpr std::uint64_t max_length = std::numeric_limits<std::uint32_t>::max();
 
 class Encoder {
  public:
-  Encoder(std::vector<std::uint8_t>& out, ExtensionHook& hook, IntegerStyle style,
-          std::error_code& ec, std::string* detail)
-      : sink_{out}, packer_(sink_), hook_(hook), style_(style), ec_(ec), detail_(detail) {}
+  Encoder(Sink& sink, ExtensionHook& hook, IntegerStyle style, std::error_code& ec,
+          std::string* detail)
+      : sink_(sink), packer_(sink), hook_(hook), style_(style), ec_(ec), detail_(detail) {}
 
-  // Returns false once an error is set.
-  bool encode(Value& v) {
+  // Returns false once an error is set. Scalars are written inline here;
+  // only containers and extension leaves cost a call.
+  [[gnu::always_inline]] bool encode(Value& v) {
     auto& data = v.data();
     switch (v.kind()) {
       case Value::Kind::nil:
         packer_.pack_nil();
         return true;
       case Value::Kind::boolean:
-        std::get<bool>(data) ? packer_.pack_true() : packer_.pack_false();
+        *std::get_if<bool>(&data) ? packer_.pack_true() : packer_.pack_false();
         return true;
       case Value::Kind::int64:
-        pack_int(std::get<std::int64_t>(data));
+        pack_int(*std::get_if<std::int64_t>(&data));
         return true;
       case Value::Kind::uint64:
-        packer_.pack_uint64(std::get<std::uint64_t>(data));
+        packer_.pack_uint64(*std::get_if<std::uint64_t>(&data));
         return true;
       case Value::Kind::float64:
-        pack_float64(std::get<double>(data));
+        pack_float64(*std::get_if<double>(&data));
         return true;
       case Value::Kind::string: {
-        const auto& s = std::get<std::string>(data);
-        if (!length_fits(s.size(), "string")) return false;
+        const auto& s = *std::get_if<std::string>(&data);
+        if (s.size() > max_length) return too_long(s.size(), "string");
         packer_.pack_str(static_cast<std::uint32_t>(s.size()));
-        packer_.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+        sink_.write_body(s.data(), s.size());
         return true;
       }
-      case Value::Kind::binary: {
-        const auto& b = std::get<Binary>(data).bytes;
-        if (!length_fits(b.size(), "binary")) return false;
-        packer_.pack_bin(static_cast<std::uint32_t>(b.size()));
-        packer_.pack_bin_body(reinterpret_cast<const char*>(b.data()),
-                              static_cast<std::uint32_t>(b.size()));
-        return true;
-      }
-      case Value::Kind::array: {
-        auto& a = std::get<Value::Array>(data);
-        if (!length_fits(a.size(), "array")) return false;
-        packer_.pack_array(static_cast<std::uint32_t>(a.size()));
-        for (auto& e : a)
-          if (!encode(e)) return false;
-        return true;
-      }
-      case Value::Kind::map: {
-        auto& m = std::get<Value::Map>(data);
-        if (!length_fits(m.size(), "map")) return false;
-        packer_.pack_map(static_cast<std::uint32_t>(m.size()));
-        for (auto& e : m)
-          if (!encode(e.key) || !encode(e.value)) return false;
-        return true;
-      }
+      case Value::Kind::array:
+      case Value::Kind::map:
+        return encode_container(v);
       default:
-        return encode_leaf(v);
+        return encode_other(v);
     }
   }
 
  private:
+  bool encode_container(Value& v) {
+    if (auto* a = std::get_if<Value::Array>(&v.data())) {
+      if (a->size() > max_length) return too_long(a->size(), "array");
+      packer_.pack_array(static_cast<std::uint32_t>(a->size()));
+      for (auto& e : *a)
+        if (!encode(e)) return false;
+      return true;
+    }
+    auto& m = *std::get_if<Value::Map>(&v.data());
+    if (m.size() > max_length) return too_long(m.size(), "map");
+    packer_.pack_map(static_cast<std::uint32_t>(m.size()));
+    for (auto& e : m)
+      if (!encode(e.key) || !encode(e.value)) return false;
+    return true;
+  }
+
+  // Binary and the extension leaves (times, channel ends, streams, fds).
+  [[gnu::noinline]] bool encode_other(Value& v) {
+    if (auto* bin = std::get_if<Binary>(&v.data())) {
+      const auto& b = bin->bytes;
+      if (b.size() > max_length) return too_long(b.size(), "binary");
+      packer_.pack_bin(static_cast<std::uint32_t>(b.size()));
+      sink_.write_body(reinterpret_cast<const char*>(b.data()), b.size());
+      return true;
+    }
+    return encode_leaf(v);
+  }
+
   void pack_int(std::int64_t i) {
     // The packer's own choice (smallest form, unsigned when >= 0) is Go
     // v0.1's; Go master keeps non-negative values >= 128 in signed forms.
@@ -118,28 +186,26 @@ class Encoder {
       if (detail_) *detail_ = "msgpack: " + describe_encode_failure(hook_, leaf, ec_);
       return false;
     }
-    if (!length_fits(payload_.size(), "extension payload")) return false;
+    if (payload_.size() > max_length) return too_long(payload_.size(), "extension payload");
     packer_.pack_ext(payload_.size(), type);
-    packer_.pack_ext_body(reinterpret_cast<const char*>(payload_.data()),
-                          static_cast<std::uint32_t>(payload_.size()));
+    sink_.write_body(reinterpret_cast<const char*>(payload_.data()), payload_.size());
     return true;
   }
 
-  bool length_fits(std::size_t n, const char* what) {
-    if (n <= max_length) return true;
+  [[gnu::cold]] bool too_long(std::size_t n, const char* what) {
     fail(ec_, detail_, errc::limit_exceeded,
          std::string("msgpack: ") + what + " of " + std::to_string(n) +
              " entries/bytes exceeds the format's 2^32-1 limit");
     return false;
   }
 
-  ByteSink sink_;
-  msgpack::packer<ByteSink> packer_;
+  Sink& sink_;
+  msgpack::packer<Sink> packer_;
   ExtensionHook& hook_;
   IntegerStyle style_;
   std::error_code& ec_;
   std::string* detail_;
-  std::vector<std::uint8_t> payload_;
+  std::vector<std::uint8_t> payload_;  // allocates only once a leaf needs it
 };
 
 }  // namespace
@@ -148,9 +214,12 @@ void msgpack_encode(Value& value, std::vector<std::uint8_t>& out, ExtensionHook&
                     IntegerStyle style, std::error_code& ec, std::string* detail) {
   ec.clear();
   if (detail) detail->clear();
-  const std::size_t start = out.size();
-  Encoder encoder(out, hook, style, ec, detail);
-  if (!encoder.encode(value)) out.resize(start);
+  Sink sink(out);
+  Encoder encoder(sink, hook, style, ec, detail);
+  if (encoder.encode(value))
+    sink.finish();
+  else
+    sink.discard();
 }
 
 }  // namespace libchan::detail

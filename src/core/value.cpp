@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <memory>
 #include <sstream>
 
 namespace libchan {
@@ -140,6 +141,17 @@ const char* Value::kind_name(Kind k) noexcept {
       return "file descriptor";
   }
   return "unknown";
+}
+
+void Value::destroy_others() noexcept {
+  // Destroying the active alternative in place is all the variant's own
+  // destructor would do; its storage then goes with ours.
+  if (auto* a = std::get_if<Array>(&data_))
+    std::destroy_at(a);
+  else if (auto* m = std::get_if<Map>(&data_))
+    std::destroy_at(m);
+  else
+    data_.~Data();
 }
 
 bool Value::is_plain_data() const noexcept {

@@ -104,7 +104,121 @@ TEST(EngineFlow, SettingsChangeMovesOpenWindows) {
   p.submit(p.dialer, id, big, false);
   pump(p.dialer, p.acceptor);
   EXPECT_EQ(p.acceptor.events.data[id].size(), big.size()) << "1 MiB window, no update needed";
-  EXPECT_TRUE(frames_of<spdy::window_update_frame>(p.acceptor.frames()).empty());
+  for (const auto& u : frames_of<spdy::window_update_frame>(p.acceptor.frames())) {
+    EXPECT_EQ(u.stream, 0u) << "only the session window's announcement";
+  }
+}
+
+// Total DATA payload in `wire`, all streams together.
+std::size_t data_bytes(const bytes& wire) {
+  std::size_t n = 0;
+  for (const auto& f : spdy_test::read_all(wire)) {
+    if (const auto* d = std::get_if<spdy::data_frame>(&f.value)) n += d->payload.size();
+  }
+  return n;
+}
+
+TEST(EngineFlow, SessionWindowSpansStreamsAndResumesOnUpdates) {
+  auto acceptor_opts = make_options(role::acceptor, dialect::detect);
+  acceptor_opts.limits.session_window = 100000;
+  pair_fixture p(make_options(role::dialer), acceptor_opts);
+  p.acceptor.events.auto_consume = false;
+  pump(p.dialer, p.acceptor);  // SETTINGS and both session windows
+  ASSERT_TRUE(p.dialer.session.peer_does_session_flow_control());
+  const auto announced = frames_of<spdy::window_update_frame>(p.acceptor.frames());
+  ASSERT_EQ(announced.size(), 1u);
+  EXPECT_EQ(announced[0].stream, 0u);
+  EXPECT_EQ(announced[0].delta, 100000u - 65536u);
+
+  std::error_code ec;
+  std::vector<stream_id> ids;
+  for (std::uint64_t ref = 2; ref < 5; ++ref) {
+    ids.push_back(p.dialer.session.open_stream(ref, std::nullopt, 0, ec));
+    p.submit(p.dialer, ids.back(), pattern(60000), true);
+  }
+  pump(p.dialer, p.acceptor);
+  EXPECT_EQ(data_bytes(p.dialer.written), 100000u) << "one session window, whatever the streams";
+  EXPECT_TRUE(p.dialer.session.want_write() && p.dialer.session.pending_output().empty());
+
+  // Half the window consumed goes back on stream 0; the waiting data follows.
+  p.acceptor.session.consume(ids[0], 50000);
+  pump(p.dialer, p.acceptor);
+  EXPECT_EQ(data_bytes(p.dialer.written), 150000u);
+  for (int i = 0; i < 100 && data_bytes(p.dialer.written) < 180000; ++i) {
+    for (stream_id id : ids) p.acceptor.session.consume(id, 10000);
+    pump(p.dialer, p.acceptor);
+  }
+  for (stream_id id : ids) EXPECT_TRUE(p.acceptor.events.data[id] == pattern(60000));
+  EXPECT_EQ(p.acceptor.events.remote_closed, ids);
+  EXPECT_TRUE(p.acceptor.events.session_end.empty() && p.dialer.events.session_end.empty());
+}
+
+TEST(EngineFlow, Spdy3PeerIsNotHeldToASessionWindow) {
+  // jschan does flow control per stream only: 64 KiB for the session would
+  // stall it for good, since it never sends WINDOW_UPDATE on stream 0.
+  endpoint dialer(make_options(role::dialer));
+  dialer.feed(peer_writer{}.settings_window(1 << 20).take());
+  std::error_code ec;
+  for (std::uint64_t ref = 2; ref < 6; ++ref) {
+    const stream_id id = dialer.session.open_stream(ref, std::nullopt, 0, ec);
+    dialer.session.submit_data(id, bytes_of(pattern(100000)), false, ec);
+    ASSERT_FALSE(ec);
+  }
+  EXPECT_EQ(data_bytes(dialer.drain()), 400000u);
+  EXPECT_FALSE(dialer.session.peer_does_session_flow_control());
+}
+
+TEST(EngineFlow, GoLikePeerGetsNoSessionWindowUpdates) {
+  acceptor_fixture f;
+  f.peer.channel(1, 2);
+  for (int i = 0; i < 10; ++i) f.peer.data(1, pattern(50000));
+  f.send();
+  EXPECT_EQ(f.e.events.data[1].size(), 500000u);
+  EXPECT_TRUE(frames_of<spdy::window_update_frame>(f.answers()).empty());
+  f.expect_alive();
+}
+
+TEST(EngineFlow, PeerOverflowingTheSessionWindowIsFatal) {
+  auto opts = make_options(role::acceptor, dialect::detect);
+  opts.limits.session_window = 1000;  // raised to SPDY/3.1's 64 KiB
+  acceptor_fixture f(opts);
+  f.e.events.auto_consume = false;
+  f.peer.settings_window(1 << 20).window_update(0, 1).channel(1, 2);
+  f.peer.data(1, pattern(65536));
+  f.send();
+  f.expect_alive();
+  f.answers();
+  f.peer.data(1, "x");
+  f.send();
+  f.expect_fatal(errc::protocol_error, "session receive window (session_window = 65536 bytes");
+}
+
+TEST(EngineFlow, DroppedDataGoesBackToTheSessionWindow) {
+  auto opts = make_options(role::acceptor, dialect::detect);
+  opts.limits.session_window = 65536;
+  acceptor_fixture f(opts);
+  f.e.events.auto_consume = false;
+  f.peer.settings_window(1 << 20).window_update(0, 1).channel(1, 2);
+  f.peer.data(7, pattern(40000)).fin(1);  // 7: unknown
+  f.peer.data(1, pattern(40000));         // after FIN
+  // Fits only if the 80000 dropped bytes went back to the window.
+  f.peer.channel(3, 3).data(3, pattern(60000));
+  f.send();
+  EXPECT_EQ(f.e.events.peer_errors.size(), 1u);
+  EXPECT_EQ(f.e.events.data[3].size(), 60000u);
+  f.expect_alive();
+  std::uint64_t returned = 0;
+  for (const auto& u : frames_of<spdy::window_update_frame>(f.answers())) {
+    if (u.stream == 0) returned += u.delta;
+  }
+  EXPECT_EQ(returned, 80000u);
+}
+
+TEST(EngineFlow, SessionWindowUpdateOverflowIsFatal) {
+  acceptor_fixture f;
+  f.peer.window_update(0, 0x7FFFFFFF);
+  f.send();
+  f.expect_fatal(errc::protocol_error, "session send window above 2^31-1");
 }
 
 TEST(EngineFlow, BackpressureWithMaxUnconsumed) {

@@ -97,8 +97,11 @@ TEST(EngineLimits, FlowControlOverrun) {
   f.send();
   EXPECT_TRUE(f.e.session.peer_does_flow_control());
   const auto frames = f.answers();
-  ASSERT_EQ(frames.size(), 2u);
-  const auto& r = std::get<spdy::rst_stream_frame>(frames[1].value);
+  ASSERT_EQ(frames.size(), 3u);  // our session window, the SYN_REPLY, the reset
+  const auto& w = std::get<spdy::window_update_frame>(frames[0].value);
+  EXPECT_EQ(w.stream, 0u);
+  EXPECT_EQ(w.delta, (8u << 20) - (64u << 10));
+  const auto& r = std::get<spdy::rst_stream_frame>(frames[2].value);
   EXPECT_EQ(r.status, spdy::rst_status::flow_control_error);
   EXPECT_EQ(f.e.events.data[1].size(), 60u);
   f.expect_alive();
@@ -121,8 +124,9 @@ TEST(EngineLimits, GoLikePeerIgnoresWindowsAndGetsNoUpdates) {
   f.send();
   EXPECT_TRUE(f.e.session.peer_does_flow_control());
   auto updates = f.answers();
-  ASSERT_EQ(updates.size(), 1u);
-  EXPECT_EQ(std::get<spdy::window_update_frame>(updates[0].value).delta, 100u);
+  ASSERT_EQ(updates.size(), 2u) << "our session window, then the stream's";
+  EXPECT_EQ(std::get<spdy::window_update_frame>(updates[0].value).stream, 0u);
+  EXPECT_EQ(std::get<spdy::window_update_frame>(updates[1].value).delta, 100u);
   f.e.events.auto_consume = false;
   f.peer.data(1, std::string(100, 'c'));
   f.send();

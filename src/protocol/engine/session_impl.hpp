@@ -54,7 +54,8 @@ struct stream {
   /// was counted against our window (all of it, with flow-controlling peers).
   std::uint64_t unconsumed = 0;
   std::deque<pending_data> queue;
-  std::size_t queued = 0;  ///< payload bytes in `queue`
+  std::size_t queued = 0;          ///< payload bytes in `queue`
+  bool waits_for_session = false;  ///< listed in impl::session_waiters
 
   bool we_can_send() const noexcept {
     return state == stream_state::open || state == stream_state::half_closed_remote;
@@ -94,6 +95,17 @@ struct spdy_session::impl {
   std::int32_t peer_initial_window = spdy::default_initial_window_size;
   std::uint32_t peer_max_streams = std::numeric_limits<std::uint32_t>::max();
   std::string error_text;
+
+  // --- session flow control (SPDY/3.1: WINDOW_UPDATE on stream 0) ---
+  /// The peer's session window as it counts it: 64 KiB, minus every DATA
+  /// byte we ever sent, plus its updates. Counted from the start (it may go
+  /// negative) but enforced only once the peer announced one: a SPDY/3
+  /// peer (jschan) never does, and would otherwise stall us at 64 KiB.
+  std::int64_t session_send = spdy::default_initial_window_size;
+  spdy::receive_window session_recv;
+  bool peer_session_flow_control = false;
+  /// Streams whose queued data waits for the session window, in order.
+  std::deque<stream_id> session_waiters;
 
   // --- lifecycle ---
   bool failed = false;        ///< fatal error: GOAWAY queued, streams failed
@@ -144,6 +156,7 @@ struct spdy_session::impl {
   void on_headers(const spdy::headers_frame& f);
   void on_window_update(const spdy::window_update_frame& f);
   void start_flow_control();
+  void on_session_window_update(std::uint32_t delta);
   void remote_fin(stream_id id);
 
   // session_send.cpp
@@ -155,6 +168,12 @@ struct spdy_session::impl {
   void flush(stream_id id);
   void flush_all();
   void consume(stream_id id, std::size_t n);
+  /// Bytes that may go out on `s` now, within its window and the session's.
+  std::uint32_t send_allowance(const stream& s) const noexcept;
+  void wait_for_session(stream& s);
+  /// `n` received bytes counted against our session window were consumed
+  /// (or dropped): return them with WINDOW_UPDATE on stream 0 when due.
+  void release_session(std::uint64_t n);
   void reset(stream_id id, spdy::rst_status status);
   std::size_t queued_output() const noexcept { return out.size() + pending; }
   void refuse_call(std::error_code& ec, errc code, std::string why);

@@ -1,6 +1,8 @@
 // spdy_session: the input side. One frame at a time from the parser, each
 // answered by the rules of SPDY/3 and of the libchan dialects.
+#include <algorithm>
 #include <string>
+#include <utility>
 
 #include "engine/session_impl.hpp"
 #include "engine/stream_headers.hpp"
@@ -97,23 +99,39 @@ bool spdy_session::impl::peer_parity(stream_id id) const noexcept {
 
 void spdy_session::impl::on_data(const spdy::data_frame& f) {
   const stream_id id = f.stream;
+  const auto n = static_cast<std::uint32_t>(f.payload.size());
+  // SPDY/3.1: every DATA payload counts against the session window, on
+  // whatever stream it arrives; what we drop goes straight back.
+  const bool counted = n > 0 && session_recv.receive(n);
+  if (n > 0 && !counted && peer_session_flow_control) {
+    fail(errc::protocol_error,
+         "FLOW_CONTROL_ERROR: DATA of " + str(n) + " bytes on stream " + str(id) +
+             " overruns the session receive window (session_window = " +
+             str(static_cast<std::uint64_t>(session_recv.size())) + " bytes, " +
+             str(static_cast<std::uint64_t>(std::max<std::int64_t>(0, session_recv.available()))) +
+             " left)",
+         spdy::goaway_status::protocol_error);
+    return;
+  }
   auto it = streams.find(id);
   if (it == streams.end()) {
+    if (counted) release_session(n);
     stream_error(id, spdy::rst_status::invalid_stream, errc::protocol_error,
                  "DATA on unknown stream " + str(id));
     return;
   }
   stream& s = it->second;
   if (!s.peer_can_send()) {
+    if (counted) release_session(n);
     stream_error(id, spdy::rst_status::stream_already_closed, errc::protocol_error,
                  "DATA on stream " + str(id) + " after the peer's FIN");
     return;
   }
-  const auto n = static_cast<std::uint32_t>(f.payload.size());
   if (n > 0) {
     // Peers without flow control (Go) may run past the window: the window
     // then counts only what fitted, and max_unconsumed bounds the rest.
     if (!s.recv.receive(n) && peer_flow_control) {
+      if (counted) release_session(n);
       stream_error(id, spdy::rst_status::flow_control_error, errc::protocol_error,
                    "DATA of " + str(n) + " bytes on stream " + str(id) +
                        " overruns its receive window (" + str(s.recv.available()) + " bytes left)");
@@ -241,6 +259,15 @@ void spdy_session::impl::on_rst_stream(const spdy::rst_stream_frame& f) {
 void spdy_session::impl::start_flow_control() {
   if (peer_flow_control) return;
   peer_flow_control = true;
+  // Our session window starts at SPDY/3.1's 64 KiB, as the peer assumes:
+  // open it to its configured size, adding what was consumed meanwhile.
+  const auto target = static_cast<std::int32_t>(
+      std::max<std::uint32_t>(opts.limits.session_window, spdy::default_initial_window_size));
+  const auto grow = static_cast<std::uint32_t>(target - session_recv.size());
+  session_recv.resize(target);
+  if (const std::uint32_t delta = grow + session_recv.take_update(); delta > 0) {
+    queue_frame(spdy::window_update_frame{0, delta}, false);
+  }
   // What was consumed before goes back to the peer now, so a peer that
   // kept count all along finds its windows open.
   for (auto& [id, s] : streams) {
@@ -313,8 +340,7 @@ void spdy_session::impl::on_headers(const spdy::headers_frame& f) {
 
 void spdy_session::impl::on_window_update(const spdy::window_update_frame& f) {
   start_flow_control();
-  // Stream 0 is SPDY/3.1's session window, which no libchan peer uses.
-  if (f.stream == 0) return;
+  if (f.stream == 0) return on_session_window_update(f.delta);
   auto it = streams.find(f.stream);
   if (it == streams.end()) return;
   if (!it->second.send.grow(f.delta)) {
@@ -324,6 +350,26 @@ void spdy_session::impl::on_window_update(const spdy::window_update_frame& f) {
     return;
   }
   flush(f.stream);
+}
+
+void spdy_session::impl::on_session_window_update(std::uint32_t delta) {
+  // SPDY/3.1's session window: no libchan peer we know sends it, but a peer
+  // that does announces one, and from now on we keep within it.
+  peer_session_flow_control = true;
+  if (session_send + delta > spdy::max_window_size) {
+    fail(errc::protocol_error,
+         "WINDOW_UPDATE of " + str(delta) + " pushes the session send window above 2^31-1",
+         spdy::goaway_status::protocol_error);
+    return;
+  }
+  session_send += delta;
+  // In the order they ran out; one that runs out again goes to the back.
+  for (stream_id id : std::exchange(session_waiters, {})) {
+    auto it = streams.find(id);
+    if (it == streams.end()) continue;
+    it->second.waits_for_session = false;
+    flush(id);
+  }
 }
 
 void spdy_session::impl::remote_fin(stream_id id) {

@@ -4,7 +4,8 @@
 // Data goes straight into the output in submission order, across streams:
 // Go's receiver can deadlock when a byte stream's data overtakes the
 // message naming it. Only a stream that is out of window (peers that do
-// flow control) keeps its data in its own queue until a WINDOW_UPDATE.
+// flow control: its own window, or the SPDY/3.1 session window) keeps its
+// data in its own queue until a WINDOW_UPDATE.
 #include <algorithm>
 #include <string>
 
@@ -144,8 +145,14 @@ std::size_t spdy_session::impl::emit(stream& s, bytes_view data, bool fin, bool 
     std::size_t n = data.size() - off;
     if (!whole) n = std::min(n, max_frame);
     if (peer_flow_control) {
-      const std::size_t avail = s.send.available();
-      if (whole ? avail < n : avail == 0) break;
+      const std::size_t avail = send_allowance(s);
+      if (whole ? avail < n : avail == 0) {
+        // A whole frame larger than any session window the peer will ever
+        // open waits for good: a peer can't tell us its largest window.
+        if (peer_session_flow_control && session_send < static_cast<std::int64_t>(whole ? n : 1))
+          wait_for_session(s);
+        break;
+      }
       n = std::min(n, avail);
     }
     const bool last = off + n == data.size();
@@ -161,6 +168,7 @@ void spdy_session::impl::write_data(stream& s, bytes_view payload, bool fin) {
   // Windows are kept even for peers without flow control (clamped at 0),
   // so a peer that starts doing it later finds them no larger than true.
   s.send.consume(peer_flow_control ? n : std::min(n, s.send.available()));
+  session_send -= n;  // counted exactly, even before the peer enforces it
   const stream_id id = s.info.id;
   out.append(
       [&](std::vector<std::uint8_t>& v) {
@@ -168,6 +176,18 @@ void spdy_session::impl::write_data(stream& s, bytes_view payload, bool fin) {
         v.insert(v.end(), payload.begin(), payload.end());
       },
       false);
+}
+
+std::uint32_t spdy_session::impl::send_allowance(const stream& s) const noexcept {
+  const std::uint32_t avail = s.send.available();
+  if (!peer_session_flow_control) return avail;
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(session_send, 0, avail));
+}
+
+void spdy_session::impl::wait_for_session(stream& s) {
+  if (s.waits_for_session) return;
+  s.waits_for_session = true;
+  session_waiters.push_back(s.info.id);
 }
 
 void spdy_session::impl::flush(stream_id id) {
@@ -216,6 +236,7 @@ void spdy_session::impl::consume(stream_id id, std::size_t n) {
     c->second -= m;
     unconsumed -= m;
     if (c->second == 0) closed_unconsumed.erase(c);
+    release_session(m);
     return;
   }
   stream& s = it->second;
@@ -234,6 +255,22 @@ void spdy_session::impl::consume(stream_id id, std::size_t n) {
     if (const std::uint32_t delta = s.recv.take_update(); delta > 0) {
       queue_frame(spdy::window_update_frame{id, delta}, false);
     }
+  }
+  release_session(m);
+}
+
+void spdy_session::impl::release_session(std::uint64_t n) {
+  // Bytes that did not fit the window (a peer without flow control) were
+  // never counted, and go back to nobody.
+  std::uint64_t counted = std::min<std::uint64_t>(n, session_recv.buffered());
+  while (counted > 0) {
+    const auto k = static_cast<std::uint32_t>(std::min<std::uint64_t>(counted, 0x7FFFFFFF));
+    session_recv.consume(k);
+    counted -= k;
+  }
+  if (!peer_flow_control) return;
+  if (const std::uint32_t delta = session_recv.take_update(); delta > 0) {
+    queue_frame(spdy::window_update_frame{0, delta}, false);
   }
 }
 

@@ -56,6 +56,9 @@ spdy_session::impl::impl(const options& o, handler& h)
   if (o.limits.initial_window > static_cast<std::uint32_t>(spdy::max_window_size)) {
     throw Error(errc::invalid_argument, "spdy_session: limits.initial_window above 2^31-1");
   }
+  if (o.limits.session_window > static_cast<std::uint32_t>(spdy::max_window_size)) {
+    throw Error(errc::invalid_argument, "spdy_session: limits.session_window above 2^31-1");
+  }
   // Our receive window, announced first thing. Go ignores it; jschan and
   // we honour it.
   spdy::settings_frame settings;
@@ -95,6 +98,7 @@ void spdy_session::impl::close_stream(stream_id id, std::error_code ec, const st
   if (it == streams.end()) return;
   stream& s = it->second;
   pending -= s.queued;
+  if (s.waits_for_session) std::erase(session_waiters, id);
   if (s.unconsumed > 0) closed_unconsumed[id] += s.unconsumed;
   streams.erase(it);
   events.on_stream_closed(id, ec, reason);
@@ -142,8 +146,10 @@ void spdy_session::impl::fail(errc code, const std::string& reason, spdy::goaway
   for (auto& [id, s] : streams) {
     s.queue.clear();
     s.queued = 0;
+    s.waits_for_session = false;
   }
   pending = 0;
+  session_waiters.clear();
   if (!goaway_sent) {
     goaway_sent = true;
     queue_frame(spdy::goaway_frame{last_good_peer_id, status}, false);
@@ -271,6 +277,14 @@ std::optional<steady_time> spdy_session::next_deadline() const noexcept {
 dialect spdy_session::wire_dialect() const noexcept { return impl_->wire; }
 
 bool spdy_session::peer_does_flow_control() const noexcept { return impl_->peer_flow_control; }
+
+bool spdy_session::peer_does_session_flow_control() const noexcept {
+  return impl_->peer_session_flow_control;
+}
+
+std::uint64_t spdy_session::unconsumed_bytes() const noexcept { return impl_->unconsumed; }
+
+std::size_t spdy_session::open_streams() const noexcept { return impl_->streams.size(); }
 
 const std::string& spdy_session::last_error() const noexcept { return impl_->error_text; }
 

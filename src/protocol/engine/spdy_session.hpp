@@ -52,6 +52,10 @@ struct limits {
   std::size_t max_unconsumed = 8u << 20;
   /// Our receive window per stream, announced in SETTINGS.
   std::uint32_t initial_window = 1u << 20;
+  /// Our SPDY/3.1 session receive window (all streams together), announced
+  /// with WINDOW_UPDATE on stream 0 once the peer does flow control. Never
+  /// below SPDY/3.1's initial 64 KiB: a window cannot be shrunk by update.
+  std::uint32_t session_window = 8u << 20;
   /// Bytes queued for output before submit_data() refuses more.
   std::size_t max_output_queue = 4u << 20;
 };
@@ -143,11 +147,11 @@ class spdy_session {
                         stream_id associated, std::error_code& ec);
   /// Queues data on a stream, split into DATA frames of at most
   /// max_send_frame bytes, honouring the peer's window when the peer does
-  /// flow control. `fin` half-closes our side after the data.
+  /// flow control (and its session window, once it announced one). `fin`
+  /// half-closes our side after the data.
   /// Fails with limit_exceeded when the output queue is full: retry after
   /// on_output_drained().
-  void submit_data(stream_id id, std::span<const std::uint8_t> data, bool fin,
-                   std::error_code& ec);
+  void submit_data(stream_id id, std::span<const std::uint8_t> data, bool fin, std::error_code& ec);
   /// Queues one whole DATA frame (v0.1 messages must be a single frame).
   void submit_frame(stream_id id, std::span<const std::uint8_t> data, bool fin,
                     std::error_code& ec);
@@ -171,6 +175,13 @@ class spdy_session {
   dialect wire_dialect() const noexcept;
   /// True once the peer sent SETTINGS or WINDOW_UPDATE.
   bool peer_does_flow_control() const noexcept;
+  /// True once the peer sent WINDOW_UPDATE on stream 0 (SPDY/3.1): from
+  /// then on both session windows are enforced.
+  bool peer_does_session_flow_control() const noexcept;
+  /// For tests and diagnostics: bytes received and not yet consumed, all
+  /// streams together (max_unconsumed bounds it), and streams open now.
+  std::uint64_t unconsumed_bytes() const noexcept;
+  std::size_t open_streams() const noexcept;
   /// Why the last failing call (open_stream, submit_*) failed, naming the
   /// limit involved, e.g. "output queue full (max_output_queue = N bytes)".
   const std::string& last_error() const noexcept;

@@ -1,5 +1,7 @@
 #include "session/channel_session.hpp"
 
+#include <unordered_set>
+
 #include "libchan/pipe.hpp"
 #include "session/endpoints.hpp"
 
@@ -27,6 +29,12 @@ class channel_session::events final : public engine::handler {
       return;
     }
     if (pending() >= s_.opts_.max_pending_refs || s_.unclaimed_.count(info.ref)) {
+      s_.note_error("stream " + std::to_string(info.id) + " (ref " + std::to_string(info.ref) +
+                    ") refused: " +
+                    (s_.unclaimed_.count(info.ref)
+                         ? std::string("its ref is already pending")
+                         : "max_pending_refs (" + std::to_string(s_.opts_.max_pending_refs) +
+                               ") streams and references are pending"));
       s_.engine_->reset_stream(info.id, spdy::rst_status::refused_stream);
       return;
     }
@@ -49,7 +57,10 @@ class channel_session::events final : public engine::handler {
     }
   }
 
-  void on_stream_closed(engine::stream_id id, std::error_code ec, const std::string&) override {
+  void on_stream_closed(engine::stream_id id, std::error_code ec,
+                        const std::string& reason) override {
+    // Our own resets were noted, with their cause, by whoever reset.
+    if (ec && !reason.empty() && reason.rfind("reset locally", 0) != 0) s_.note_error(reason);
     auto it = s_.streams_.find(id);
     if (it == s_.streams_.end()) return;
     auto ep = std::move(it->second);
@@ -63,6 +74,10 @@ class channel_session::events final : public engine::handler {
   }
 
   void on_output_drained() override { s_.flush_blocked(); }
+
+  void on_peer_error(engine::stream_id, std::error_code, const std::string& reason) override {
+    s_.note_error(reason);
+  }
 
   void on_session_end(std::error_code ec, const std::string& reason) override {
     // The engine reports the peer's GOAWAY as errc::closed; for the channels
@@ -87,7 +102,12 @@ class channel_session::events final : public engine::handler {
       if (self->incoming_tx_.impl()->try_send(*receiver, ec) && !ec) return;
       // Backlog full or session ended: refuse the channel.
       receiver->release();
-      self->run([&] { self->engine_->reset_stream(id, spdy::rst_status::refused_stream); });
+      self->run([&] {
+        self->note_error("top-level channel on stream " + std::to_string(id) +
+                         " refused: accept_backlog (" + std::to_string(self->opts_.accept_backlog) +
+                         ") channels not accepted");
+        self->engine_->reset_stream(id, spdy::rst_status::refused_stream);
+      });
     });
   }
 
@@ -178,6 +198,24 @@ std::string channel_session::end_detail() {
   return end_detail_;
 }
 
+channel_session::diagnostics channel_session::diagnose() {
+  std::lock_guard lock(mutex_);
+  diagnostics d;
+  d.streams = streams_.size();
+  d.engine_streams = engine_->open_streams();
+  d.pending_refs = unclaimed_.size() + awaited_.size();
+  // An endpoint may be listed both by stream id and by ref.
+  std::unordered_set<const endpoint*> seen;
+  auto add = [&](const std::shared_ptr<endpoint>& ep) {
+    if (seen.insert(ep.get()).second) d.buffered_bytes += ep->buffered();
+  };
+  for (const auto& [id, ep] : streams_) add(ep);
+  for (const auto& [ref, ep] : unclaimed_) add(ep);
+  d.unconsumed = engine_->unconsumed_bytes();
+  d.last_error = last_error_;
+  return d;
+}
+
 engine::dialect channel_session::wire_dialect() {
   std::lock_guard lock(mutex_);
   return engine_->wire_dialect();
@@ -238,7 +276,13 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
   auto awaited = std::exchange(awaited_, {});
   unclaimed_.clear();
   for (auto& [id, ep] : streams) ep->on_closed(ec);
-  for (auto& [ref, ep] : awaited) ep->on_closed(ec);
+  for (auto& [ref, ep] : awaited) {
+    // Writes held for a stream the peer never opened fail with the session,
+    // or their senders would wait forever.
+    for (auto& h : std::exchange(ep->held(), {}))
+      if (h.done) defer([done = std::move(h.done), ec] { done(ec); });
+    ep->on_closed(ec);
+  }
   for (auto& b : blocked_)
     if (b.done) defer([done = std::move(b.done), ec] { done(ec); });
   blocked_.clear();

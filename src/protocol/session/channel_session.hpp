@@ -8,6 +8,7 @@
 // waiters and calls to the driver's hook run after it is released.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -88,14 +90,38 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   void close();
   engine::dialect wire_dialect();
 
+  /// For tests and diagnostics: what the session holds on the peer's
+  /// behalf right now, and why the last stream or channel failed.
+  struct diagnostics {
+    std::size_t streams = 0;         ///< streams with an endpoint
+    std::size_t engine_streams = 0;  ///< streams the engine keeps open
+    std::size_t pending_refs = 0;    ///< unnamed streams + names without a stream
+    std::size_t buffered_bytes = 0;  ///< received bytes the session's endpoints hold
+    std::uint64_t unconsumed = 0;    ///< the engine's count, bounded by max_unconsumed
+    std::string last_error;          ///< naming the limit, when one was broken
+  };
+  diagnostics diagnose();
+
   // ---- for the endpoints of this session ----
   std::mutex& mutex() noexcept { return mutex_; }
   /// Runs `fn` under the lock, then the deferred completions and the hook.
+  /// Re-entered by the thread that holds the lock (a channel end dropped
+  /// inside the engine or the codec, e.g. with the endpoint that queued
+  /// it), `fn` runs at once: the outer call finishes the work.
   template <class Fn>
   void run(Fn&& fn) {
+    if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      fn();
+      return;
+    }
     std::vector<std::function<void()>> work;
     {
       std::lock_guard lock(mutex_);
+      owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+      struct release {
+        std::atomic<std::thread::id>& owner;
+        ~release() { owner.store({}, std::memory_order_relaxed); }
+      } guard{owner_};
       fn();
       work.swap(deferred_);
     }
@@ -106,6 +132,8 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   void finish_unlocked(std::vector<std::function<void()>>& work);
   /// Queues work for after the lock is released. Call under the lock.
   void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+  /// Records why a stream or channel failed, for diagnose(). Under the lock.
+  void note_error(std::string why) { last_error_ = std::move(why); }
   engine::spdy_session& engine() noexcept { return *engine_; }
   const Codec& codec() const noexcept;
   const options& opts() const noexcept { return opts_; }
@@ -145,6 +173,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   options opts_;
   std::weak_ptr<driver_hooks> hooks_;
   std::mutex mutex_;
+  std::atomic<std::thread::id> owner_{};  ///< the thread inside run(), if any
   std::unique_ptr<events> events_;
   std::unique_ptr<engine::spdy_session> engine_;
   std::unique_ptr<Codec> codec_v01_;
@@ -153,6 +182,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   bool ended_ = false;
   std::error_code end_ec_;
   std::string end_detail_;
+  std::string last_error_;
   std::uint64_t last_ref_ = 0;
 
   // Streams by SPDY id; streams the peer opened that no message named yet,

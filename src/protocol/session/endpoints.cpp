@@ -67,9 +67,14 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
     std::string detail;
     auto rest = input.subspan(used);
     std::size_t n = s->decode_message(*this, rest, value, ec, detail);
-    if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) ec = errc::limit_exceeded;
+    if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) {
+      ec = errc::limit_exceeded;
+      detail = "message exceeds max_message_size (" +
+               std::to_string(s->opts().codec.max_message_size) + " bytes)";
+    }
     if (ec) {
       // A bad message costs this channel, not the session.
+      s->note_error("channel on stream " + std::to_string(id_) + ": " + detail);
       error_ = ec;
       s->engine().consume(id_, input.size() - used);
       partial_.clear();
@@ -102,6 +107,12 @@ void inbound_channel::on_closed(std::error_code ec) {
   if (ec && !remote_closed_ && !error_) error_ = ec;
   remote_closed_ = true;
   if (s) deliver(*s);
+}
+
+std::size_t inbound_channel::buffered() const noexcept {
+  std::size_t n = partial_.size();
+  for (const auto& m : queue_) n += m.bytes;
+  return n;
 }
 
 bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::error_code& ec) {

@@ -33,6 +33,8 @@ class endpoint {
   virtual void on_remote_close() = 0;
   /// The stream is gone (reset, both sides closed, or the session ended).
   virtual void on_closed(std::error_code ec) = 0;
+  /// Received bytes held here (for diagnostics).
+  virtual std::size_t buffered() const noexcept { return 0; }
 
   std::uint64_t ref() const noexcept { return ref_; }
   engine::stream_id id() const noexcept { return id_; }
@@ -71,6 +73,7 @@ class unclaimed_stream final : public endpoint {
   }
   void on_remote_close() override { remote_closed_ = true; }
   void on_closed(std::error_code ec) override { closed_ = ec ? ec : make_error_code(errc::closed); }
+  std::size_t buffered() const noexcept override { return data_.size(); }
 
   /// Hands what arrived so far to the endpoint that now owns the stream.
   void replay_into(endpoint& owner);
@@ -89,6 +92,7 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   void on_data(std::span<const std::uint8_t> data) override;
   void on_remote_close() override;
   void on_closed(std::error_code ec) override;
+  std::size_t buffered() const noexcept override;
 
   void start_receive(receive_waiter<Value>& w, std::size_t index) override;
   bool try_receive(std::optional<Value>& out, std::error_code& ec) override;
@@ -144,6 +148,7 @@ class net_stream final : public endpoint, public stream_impl {
   void on_data(std::span<const std::uint8_t> data) override;
   void on_remote_close() override;
   void on_closed(std::error_code ec) override;
+  std::size_t buffered() const noexcept override { return input_.size(); }
 
   std::size_t read_some(std::span<std::byte> buffer, std::error_code& ec) override;
   void write(std::span<const std::byte> data, std::error_code& ec) override;

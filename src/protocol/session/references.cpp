@@ -175,7 +175,23 @@ class channel_session::decoder final : public ExtensionHook {
   }
 
   Value decode_ext(std::int8_t type, std::span<const std::uint8_t> payload,
-                   std::error_code& ec) override {
+                   std::error_code&) override {
+    // A bad reference is not reported to the codec: it would drop the ends
+    // made for the references before it, under our lock. decode_message
+    // refuses the message once it is whole instead.
+    if (error_) return {};
+    Value v = resolve(type, payload, error_);
+    if (!error_) return v;
+    if (detail_.empty()) detail_ = "malformed extension type " + std::to_string(type);
+    return {};
+  }
+
+  /// The first bad reference of the message, if any; detail() says why.
+  std::error_code error() const { return error_; }
+  const std::string& detail() const { return detail_; }
+
+ private:
+  Value resolve(std::int8_t type, std::span<const std::uint8_t> payload, std::error_code& ec) {
     bool v01 = s_.engine_->wire_dialect() == dialect::v0_1;
     std::uint64_t ref = 0;
     stream_role role;
@@ -215,7 +231,13 @@ class channel_session::decoder final : public ExtensionHook {
       }
     }
     auto ep = s_.claim_ref(ref, static_cast<int>(role), ec);
-    if (!ep) return fail(ec, "reference " + std::to_string(ref) + ": " + ec.message());
+    if (!ep) {
+      return fail(ec, "reference " + std::to_string(ref) + ": " +
+                          (ec == errc::limit_exceeded
+                               ? "max_pending_refs (" + std::to_string(s_.opts_.max_pending_refs) +
+                                     ") streams and references are pending"
+                               : std::string("named twice")));
+    }
     switch (role) {
       case stream_role::outbound:
         return Value(Sender<Value>(std::dynamic_pointer_cast<outbound_channel>(ep)));
@@ -226,9 +248,6 @@ class channel_session::decoder final : public ExtensionHook {
     }
   }
 
-  const std::string& detail() const { return detail_; }
-
- private:
   Value fail(std::error_code& ec, std::string why) {
     if (!ec) ec = errc::protocol_error;
     detail_ = std::move(why);
@@ -236,6 +255,7 @@ class channel_session::decoder final : public ExtensionHook {
   }
 
   channel_session& s_;
+  std::error_code error_;
   std::string detail_;
 };
 
@@ -294,6 +314,15 @@ std::size_t channel_session::decode_message(endpoint&, std::span<const std::uint
                                             std::string& detail) {
   decoder hook(*this);
   auto n = codec().decode(input, out, hook, ec, &detail);
+  if (!ec && hook.error()) {
+    // The message is whole but names a bad reference: refuse all of it.
+    // The ends made for its other references go once the lock is released.
+    ec = hook.error();
+    detail = "msgpack: " + hook.detail();
+    defer([dropped = std::make_shared<Value>(std::move(out))] {});
+    out = Value();
+    return 0;
+  }
   if (ec && detail.empty()) detail = hook.detail();
   return n;
 }

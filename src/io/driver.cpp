@@ -1,0 +1,250 @@
+#include "io/driver.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "io/diagnostics.hpp"
+
+namespace libchan::detail::io {
+namespace {
+
+std::atomic<std::size_t> drivers{0};
+
+// The driver calling into its session on this thread, if any: activity it
+// reports then is its own doing, and it looks at the session right after.
+thread_local session_driver* in_call = nullptr;
+
+// Bytes handed to one write; larger output waits for the next one.
+constexpr std::size_t max_write = 512u << 10;
+constexpr std::size_t read_size = 64u << 10;
+
+}  // namespace
+
+std::size_t live_drivers() noexcept { return drivers.load(); }
+
+session_driver::session_driver(std::unique_ptr<connection> conn, strand ex)
+    : conn_(std::move(conn)),
+      strand_(std::move(ex)),
+      timer_(strand_),
+      peer_address_(conn_->peer_address()),
+      local_address_(conn_->local_address()),
+      peer_identity_(conn_->peer_identity()),
+      rbuf_(read_size) {
+  ++drivers;
+}
+
+session_driver::~session_driver() { --drivers; }
+
+std::shared_ptr<session_driver> session_driver::start(std::unique_ptr<connection> conn, strand ex,
+                                                      const session::options& opts) {
+  auto d = std::make_shared<session_driver>(std::move(conn), std::move(ex));
+  d->session_ = session::channel_session::create(opts, d);
+  boost::asio::post(d->strand_, [d] { d->pump(); });
+  return d;
+}
+
+template <class Fn>
+auto session_driver::call(Fn&& fn) {
+  struct restore {
+    session_driver* outer;
+    ~restore() { in_call = outer; }
+  } guard{std::exchange(in_call, this)};
+  return fn();
+}
+
+void session_driver::on_activity() {
+  // The driver looks at the session after each of its own calls anyway.
+  if (in_call == this) return;
+  // One round queued at a time is enough: it looks at everything.
+  if (posted_.exchange(true, std::memory_order_acq_rel)) return;
+  boost::asio::post(strand_, [self = shared_from_this()] {
+    self->posted_.store(false, std::memory_order_release);
+    self->pump();
+  });
+}
+
+void session_driver::close() { session_->close(); }
+
+void session_driver::on_end(std::function<void(std::error_code)> fn) {
+  boost::asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)]() mutable {
+    if (self->ended_)
+      fn(self->session_->end_reason());
+    else
+      self->end_callbacks_.push_back(std::move(fn));
+  });
+}
+
+std::string session_driver::end_message() const {
+  auto text = session_->end_detail();
+  std::lock_guard lock(io_error_mutex_);
+  if (!io_error_.empty()) text += (text.empty() ? "" : ": ") + io_error_;
+  return text;
+}
+
+void session_driver::pump() {
+  if (closed_) return;
+  if (!ended_) feed_input();
+  flush_output();
+  if (!ended_ && session_->end_reason()) on_session_end();
+  if (ended_) return maybe_finish();
+  arm_keepalive();
+  start_read();
+}
+
+std::size_t session_driver::feed_input() {
+  std::size_t taken = 0;
+  while (rpos_ < rend_) {
+    auto input = std::span<const std::uint8_t>(rbuf_).subspan(rpos_, rend_ - rpos_);
+    std::size_t n = call([&] { return session_->feed(input); });
+    rpos_ += n;
+    taken += n;
+    if (n == 0) break;  // held back, or an incomplete frame
+  }
+  if (rpos_ == rend_) rpos_ = rend_ = 0;
+  return taken;
+}
+
+void session_driver::flush_output() {
+  if (writing_ || io_failed_) return;
+  wbuf_.clear();
+  bool taken = call([&] {
+    bool any = false;
+    while (wbuf_.size() < max_write && session_->take_output(wbuf_, max_write - wbuf_.size()))
+      any = true;
+    // Taking output can release senders that waited for room; take_output
+    // queues their completions without running them.
+    if (any) session_->after_unlock();
+    return any;
+  });
+  if (!taken || wbuf_.empty()) return;
+  writing_ = true;
+  wbuf_view_ = boost::asio::buffer(wbuf_);
+  conn_->async_write(
+      std::span(&wbuf_view_, 1),
+      [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
+}
+
+void session_driver::start_read() {
+  if (reading_ || closed_ || eof_ || io_failed_) return;
+  if (ended_) {
+    rpos_ = rend_ = 0;  // only listening for the peer's end of stream now
+  } else {
+    // Completions run inside our own calls (whose activity we do not hear)
+    // may have made room: go round until input and output stand still.
+    while (rpos_ < rend_) {
+      bool moved = feed_input() > 0;
+      if (moved) flush_output();
+      if (rpos_ == rend_) break;
+      // Backpressure: read on once the application takes data (on_activity).
+      if (session_->input_paused()) return;
+      if (!moved) break;  // an incomplete frame: read the rest of it
+    }
+    if (session_->end_reason()) return pump();  // that input ended the session
+  }
+  // What is left is the start of a frame: keep it in front, read behind it.
+  if (rpos_ > 0) {
+    std::copy(rbuf_.begin() + static_cast<std::ptrdiff_t>(rpos_),
+              rbuf_.begin() + static_cast<std::ptrdiff_t>(rend_), rbuf_.begin());
+    rend_ -= rpos_;
+    rpos_ = 0;
+  }
+  if (rend_ == 0 && rbuf_.size() > read_size) {
+    rbuf_.resize(read_size);  // after a large frame
+    rbuf_.shrink_to_fit();
+  }
+  if (rbuf_.size() - rend_ < read_size / 4) rbuf_.resize(rend_ + read_size);
+  reading_ = true;
+  conn_->async_read_some(
+      boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
+      [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void session_driver::on_read(std::error_code ec, std::size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec || n == 0) {
+    if (ec) {
+      io_failed_ = true;
+      std::lock_guard lock(io_error_mutex_);
+      io_error_ = ec.message();
+    }
+    eof_ = true;
+    if (!ended_) call([&] { session_->feed_eof(); });
+  } else if (!ended_) {
+    rend_ += n;
+  }
+  pump();
+}
+
+void session_driver::on_write(std::error_code ec) {
+  writing_ = false;
+  if (closed_) return;
+  if (ec) {
+    io_failed_ = true;
+    {
+      std::lock_guard lock(io_error_mutex_);
+      io_error_ = ec.message();
+    }
+    // The peer can no longer hear us: the session is over.
+    if (!ended_) call([&] { session_->feed_eof(); });
+  }
+  pump();
+}
+
+void session_driver::arm_keepalive() {
+  auto deadline = session_->next_deadline();
+  if (deadline == armed_) return;
+  armed_ = deadline;
+  ++timer_gen_;
+  if (!deadline) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(*deadline);
+  timer_.async_wait([self = shared_from_this(), gen = timer_gen_](boost::system::error_code) {
+    if (gen != self->timer_gen_ || self->closed_) return;
+    self->armed_.reset();
+    self->call([&] { self->session_->tick(std::chrono::steady_clock::now()); });
+    self->pump();
+  });
+}
+
+void session_driver::on_session_end() {
+  ended_ = true;
+  rpos_ = rend_ = 0;  // input the session held back is moot now
+  auto reason = session_->end_reason();
+  for (auto& fn : std::exchange(end_callbacks_, {})) fn(reason);
+  // Bound the goodbye: a peer that neither reads nor closes must not keep
+  // the socket open.
+  armed_.reset();
+  timer_.expires_after(close_linger);
+  timer_.async_wait([self = shared_from_this(), gen = ++timer_gen_](boost::system::error_code) {
+    if (gen == self->timer_gen_ && !self->closed_) self->close_now();
+  });
+}
+
+void session_driver::maybe_finish() {
+  if (closed_) return;
+  if (io_failed_) return close_now();
+  if (!writing_ && !shutdown_sent_ && session_->finished()) {
+    if (eof_) return close_now();
+    // Our last bytes are out: send end of stream, then wait for the peer's,
+    // so that closing with its data unread does not reset the connection
+    // under bytes it has not read yet.
+    shutdown_sent_ = true;
+    conn_->async_shutdown([self = shared_from_this()](std::error_code ec) {
+      if (ec && !self->closed_) self->close_now();
+    });
+  }
+  if (shutdown_sent_ && eof_) return close_now();
+  start_read();
+}
+
+void session_driver::close_now() {
+  closed_ = true;
+  ++timer_gen_;
+  timer_.cancel();
+  conn_->close();
+}
+
+}  // namespace libchan::detail::io

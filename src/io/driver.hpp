@@ -1,0 +1,96 @@
+// Runs one channel_session over one connection, on one strand: bytes read
+// go into feed(), output is written as it appears, a timer drives
+// keepalive, and the end of either side ends the other.
+//
+// Ownership: the driver owns the session and the connection. The session
+// holds the driver only weakly (as its driver_hooks), and the driver holds
+// itself alive only through the operations it has in flight, so once the
+// connection is closed and the last handle (session_handle) lets go,
+// everything is freed.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/transport.hpp"
+#include "session/channel_session.hpp"
+
+namespace libchan::detail::io {
+
+using strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+class session_driver final : public session::driver_hooks,
+                             public std::enable_shared_from_this<session_driver> {
+ public:
+  /// How long a closing session may take to write its last bytes and hear
+  /// the peer's end of stream before the socket is closed regardless.
+  static constexpr std::chrono::milliseconds close_linger{1000};
+
+  /// Starts driving `conn`, which must be bound to `ex`.
+  static std::shared_ptr<session_driver> start(std::unique_ptr<connection> conn, strand ex,
+                                               const session::options& opts);
+  ~session_driver() override;
+
+  /// Any thread, no lock held: posts a round of work to the strand.
+  void on_activity() override;
+  /// Any thread: closes the session (GOAWAY), then the connection.
+  void close();
+  /// Any thread: runs `fn(reason)` on the strand once the session ended.
+  void on_end(std::function<void(std::error_code)> fn);
+
+  const std::shared_ptr<session::channel_session>& session() const noexcept { return session_; }
+  const strand& get_strand() const noexcept { return strand_; }
+  /// Fixed at start; any thread.
+  const std::string& peer_address() const noexcept { return peer_address_; }
+  const std::string& local_address() const noexcept { return local_address_; }
+  const std::string& peer_identity() const noexcept { return peer_identity_; }
+  /// The session's end detail, with the connection's error if there was one.
+  std::string end_message() const;
+
+  session_driver(std::unique_ptr<connection> conn, strand ex);  // use start()
+
+ private:
+  // Everything below runs on the strand.
+  void pump();
+  std::size_t feed_input();  // bytes the session took
+  void flush_output();
+  void start_read();
+  void on_read(std::error_code ec, std::size_t n);
+  void on_write(std::error_code ec);
+  void arm_keepalive();
+  void on_session_end();
+  void maybe_finish();
+  void close_now();
+  // Calls into the session with the self-call marker set (see on_activity).
+  template <class Fn>
+  auto call(Fn&& fn);
+
+  std::unique_ptr<connection> conn_;
+  strand strand_;
+  std::shared_ptr<session::channel_session> session_;
+  boost::asio::steady_timer timer_;
+  std::string peer_address_, local_address_, peer_identity_;
+
+  std::atomic<bool> posted_{false};
+  mutable std::mutex io_error_mutex_;
+  std::string io_error_;  // the connection's error, for end_message()
+
+  std::vector<std::uint8_t> rbuf_;
+  std::size_t rpos_ = 0, rend_ = 0;  // input read, not yet taken by the session
+  std::vector<std::uint8_t> wbuf_;
+  boost::asio::const_buffer wbuf_view_;
+  std::uint64_t timer_gen_ = 0;
+  std::optional<steady_time> armed_;
+  std::vector<std::function<void(std::error_code)>> end_callbacks_;
+  bool reading_ = false, writing_ = false;
+  bool eof_ = false, io_failed_ = false;
+  bool ended_ = false, shutdown_sent_ = false, closed_ = false;
+};
+
+}  // namespace libchan::detail::io

@@ -1,0 +1,25 @@
+// Where sessions run: libchan's internal io pool (one io_context for the
+// process with one or two threads, started on first use and joined at exit),
+// or the application's own io_context. Also how blocking calls find out that
+// they were made on an io thread, where waiting would deadlock.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <system_error>
+
+namespace libchan::detail::io {
+
+/// The internal pool's io_context; starts its threads on first use.
+boost::asio::io_context& default_context();
+
+/// `user` if set, else the internal pool's.
+boost::asio::io_context& context_for(boost::asio::io_context* user);
+
+/// True on a thread of the internal pool, or on one running `user`.
+bool on_io_thread(boost::asio::io_context* user) noexcept;
+
+/// The error blocking calls report on an io thread.
+std::error_code blocking_call_error() noexcept;
+inline constexpr const char* blocking_call_text = "blocking call on an io thread would deadlock";
+
+}  // namespace libchan::detail::io

@@ -1,0 +1,111 @@
+// The io layer's view of a network, NNG-style: a connection is a connected
+// byte stream, a listener produces connections, and a transport makes both
+// for one URL scheme. TLS and WebSocket will be connections that wrap other
+// connections, so everything a session needs goes through this interface.
+//
+// Threads and ownership, for every implementation:
+// - A connection, listener or dial is bound to the executor it was made with
+//   (a strand of the session or listener). Its functions are called only
+//   from that executor, one read and one write at a time at most, and its
+//   completion handlers run through that executor, never inside the call
+//   that started the operation.
+// - Buffers passed to an operation belong to the caller and must stay valid
+//   until its handler runs. Handlers are moved in and called exactly once,
+//   also after close() (with an error such as operation_aborted).
+// - Whoever holds the unique_ptr owns the connection; destroying it closes
+//   the socket.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/buffer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+namespace libchan::detail::io {
+
+using executor = boost::asio::any_io_executor;
+using steady_time = std::chrono::steady_clock::time_point;
+
+/// A failure with words for a person: `ec` says what kind, `what` says
+/// where and why, e.g. "dial tcp://127.0.0.1:1: Connection refused".
+struct failure {
+  std::error_code ec;
+  std::string what;
+  explicit operator bool() const noexcept { return static_cast<bool>(ec); }
+};
+
+/// A connected byte stream.
+class connection {
+ public:
+  using io_handler = std::function<void(std::error_code, std::size_t)>;
+
+  virtual ~connection() = default;
+
+  /// The executor the connection was made with; handlers run through it.
+  virtual executor get_executor() = 0;
+  /// Reads at least one byte. End of stream is boost::asio::error::eof.
+  virtual void async_read_some(boost::asio::mutable_buffer buffer, io_handler done) = 0;
+  /// Writes all of `buffers` (gathered); the span and what it points to
+  /// belong to the caller until `done`.
+  virtual void async_write(std::span<const boost::asio::const_buffer> buffers, io_handler done) = 0;
+  /// Ends our direction (TCP FIN; TLS close_notify): the peer reads end of
+  /// stream after everything written before. Reading goes on.
+  virtual void async_shutdown(std::function<void(std::error_code)> done) = 0;
+  /// Closes both directions at once; pending operations complete with an
+  /// error. Idempotent.
+  virtual void close() noexcept = 0;
+
+  /// Addresses as URLs ("tcp://[::1]:9323", "unix:///run/x.sock"), fixed when
+  /// the connection was made: still valid after close().
+  virtual std::string local_address() const = 0;
+  virtual std::string peer_address() const = 0;
+  /// The authenticated identity of the peer (TLS certificate subject);
+  /// empty for transports that do not authenticate.
+  virtual std::string peer_identity() const { return {}; }
+};
+
+/// A bound, listening endpoint.
+class listener {
+ public:
+  using accept_handler = std::function<void(std::error_code, std::unique_ptr<connection>)>;
+
+  virtual ~listener() = default;
+
+  /// Waits for one connection, one accept at a time. The new connection is
+  /// bound to `connection_executor`; `done` runs through the listener's.
+  virtual void async_accept(const executor& connection_executor, accept_handler done) = 0;
+  /// Stops listening (a pending accept completes with operation_aborted)
+  /// and removes what listen() created, e.g. a socket file. Idempotent.
+  virtual void close() noexcept = 0;
+  /// As a URL to dial, with the port the system chose for port 0.
+  virtual std::string local_address() const = 0;
+};
+
+/// Dialing and listening for one URL scheme. Stateless and shared: any
+/// thread may call it.
+class transport {
+ public:
+  using dial_handler = std::function<void(failure, std::unique_ptr<connection>)>;
+
+  virtual ~transport() = default;
+
+  /// Connects to `address` (the URL after "scheme://"). The connection is
+  /// bound to `ex`, and `done` runs through `ex` by `deadline` at the latest
+  /// (then with errc::timed_out).
+  virtual void async_dial(const executor& ex, const std::string& address, steady_time deadline,
+                          dial_handler done) = 0;
+  /// Binds and listens on `address`; nothing here waits. The listener is
+  /// bound to `ex`. Returns null and sets `err` on failure.
+  virtual std::unique_ptr<listener> listen(const executor& ex, const std::string& address,
+                                           failure& err) = 0;
+};
+
+/// The built-in transports.
+std::shared_ptr<transport> make_tcp_transport();
+std::shared_ptr<transport> make_unix_transport();
+
+}  // namespace libchan::detail::io

@@ -1,0 +1,62 @@
+// A connection over an Asio stream socket (TCP or Unix), shared by the
+// tcp and unix transports.
+#pragma once
+
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <string>
+#include <vector>
+
+#include "io/errors.hpp"
+#include "io/transport.hpp"
+
+namespace libchan::detail::io {
+
+template <class Protocol>
+class socket_connection final : public connection {
+ public:
+  using socket_type = boost::asio::basic_stream_socket<Protocol, executor>;
+
+  socket_connection(socket_type socket, std::string local, std::string peer)
+      : socket_(std::move(socket)), local_(std::move(local)), peer_(std::move(peer)) {}
+
+  executor get_executor() override { return socket_.get_executor(); }
+
+  void async_read_some(boost::asio::mutable_buffer buffer, io_handler done) override {
+    socket_.async_read_some(
+        buffer, [done = std::move(done)](const boost::system::error_code& ec, std::size_t n) {
+          // The interface reports end of stream as zero bytes without an error.
+          if (ec == boost::asio::error::eof) return done({}, 0);
+          done(to_std(ec), n);
+        });
+  }
+
+  void async_write(std::span<const boost::asio::const_buffer> buffers, io_handler done) override {
+    gather_.assign(buffers.begin(), buffers.end());
+    boost::asio::async_write(socket_, gather_,
+                             [done = std::move(done)](const boost::system::error_code& ec,
+                                                      std::size_t n) { done(to_std(ec), n); });
+  }
+
+  void async_shutdown(std::function<void(std::error_code)> done) override {
+    boost::system::error_code ec;
+    socket_.shutdown(socket_type::shutdown_send, ec);
+    boost::asio::post(socket_.get_executor(), [done = std::move(done), ec] { done(to_std(ec)); });
+  }
+
+  void close() noexcept override {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  std::string local_address() const override { return local_; }
+  std::string peer_address() const override { return peer_; }
+
+ private:
+  socket_type socket_;
+  std::string local_, peer_;
+  std::vector<boost::asio::const_buffer> gather_;  // the sequence of the write in flight
+};
+
+}  // namespace libchan::detail::io

@@ -1,0 +1,132 @@
+// A libchan session (session/channel_session.hpp) driven by hand against a
+// scripted peer: the peer's frames are packed by the framing layer with a
+// header encoder of the test's own (engine_test::peer_writer), what the
+// session wrote is decoded frame by frame, and the application side only
+// ever polls. One thread, no sockets, nothing that can wait.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "engine_test_support.hpp"
+#include "libchan/libchan.hpp"
+#include "session/channel_session.hpp"
+
+namespace session_test {
+
+using namespace engine_test;
+namespace session = libchan::detail::session;
+using libchan::Value;
+
+/// msgpack pieces for scripted messages.
+namespace mp {
+inline bytes str(std::string_view s) {
+  bytes b;
+  if (s.size() < 32) {
+    b.push_back(static_cast<std::uint8_t>(0xa0 | s.size()));
+  } else {
+    b = {0xd9, static_cast<std::uint8_t>(s.size())};  // str8: tests keep keys short
+  }
+  b.insert(b.end(), s.begin(), s.end());
+  return b;
+}
+/// fixext4: a reference in dialect v0.2 (4 Sender, 5 Receiver, 1 duplex stream).
+inline bytes ref(std::int8_t type, std::uint32_t r) {
+  return {0xd6,
+          static_cast<std::uint8_t>(type),
+          static_cast<std::uint8_t>(r >> 24),
+          static_cast<std::uint8_t>(r >> 16),
+          static_cast<std::uint8_t>(r >> 8),
+          static_cast<std::uint8_t>(r)};
+}
+inline constexpr std::int8_t sender = 4;
+inline constexpr std::int8_t receiver = 5;
+/// A fixmap of string keys (at most 15 entries).
+inline bytes map(std::initializer_list<std::pair<std::string_view, bytes>> entries) {
+  bytes b{static_cast<std::uint8_t>(0x80 | entries.size())};
+  for (const auto& [k, v] : entries) {
+    const bytes key = str(k);
+    b.insert(b.end(), key.begin(), key.end());
+    b.insert(b.end(), v.begin(), v.end());
+  }
+  return b;
+}
+}  // namespace mp
+
+struct quiet_hooks final : session::driver_hooks {
+  void on_activity() override {}
+};
+
+/// What one non-blocking receive found.
+struct polled {
+  bool ready = false;
+  std::optional<Value> value;  ///< empty with no error: the end of the channel
+  std::error_code ec;
+};
+
+inline polled poll(libchan::Receiver<Value>& rx) {
+  polled p;
+  p.ready = rx.impl()->try_receive(p.value, p.ec);
+  return p;
+}
+
+/// An accepting session (dialect detected) and a scripted dialer.
+struct scripted_session {
+  explicit scripted_session(session::options opts = {}) {
+    opts.engine.side = engine::role::acceptor;
+    opts.engine.wire = engine::dialect::detect;
+    s = session::channel_session::create(opts, hooks);
+    drain();
+  }
+
+  std::shared_ptr<quiet_hooks> hooks = std::make_shared<quiet_hooks>();
+  std::shared_ptr<session::channel_session> s;
+  peer_writer peer;
+  bytes written;  // everything the session wrote
+  bytes input;    // offered, not taken yet
+
+  /// Offers `more` after what is still waiting; returns the bytes taken.
+  std::size_t feed(const bytes& more) {
+    input.insert(input.end(), more.begin(), more.end());
+    const std::size_t n = s->feed(input);
+    input.erase(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(n));
+    drain();
+    return n;
+  }
+  std::size_t send() { return feed(peer.take()); }
+  /// A DATA frame of raw bytes (a message, or part of one).
+  peer_writer& data(stream_id id, const bytes& payload, std::uint8_t flags = 0) {
+    return peer.data(
+        id, std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()), flags);
+  }
+
+  void drain() {
+    while (s->take_output(written)) {
+    }
+  }
+  /// Every frame the session wrote, decoded (views into `written`).
+  std::vector<spdy_test::read_frame> frames() const { return spdy_test::read_all(written); }
+  std::vector<spdy::rst_stream_frame> resets() const {
+    return frames_of<spdy::rst_stream_frame>(frames());
+  }
+  bool reset_with(stream_id id, spdy::rst_status status) const {
+    for (const auto& r : resets()) {
+      if (r.stream == id && r.status == status) return true;
+    }
+    return false;
+  }
+
+  /// The next top-level channel, if one is waiting.
+  std::optional<libchan::Receiver<Value>> accept() {
+    std::optional<libchan::Receiver<Value>> rx;
+    std::error_code ec;
+    if (!s->incoming().impl()->try_receive(rx, ec)) return std::nullopt;
+    return rx;
+  }
+
+  session::channel_session::diagnostics diag() { return s->diagnose(); }
+};
+
+}  // namespace session_test
