@@ -165,12 +165,18 @@ bool channel_session::input_paused() {
 }
 
 bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t max) {
-  std::lock_guard lock(mutex_);
-  auto pending = engine_->pending_output();
-  if (pending.empty()) return false;
-  std::size_t n = std::min(pending.size(), max);
-  out.insert(out.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
-  engine_->consume_output(n);
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard lock(mutex_);
+    auto pending = engine_->pending_output();
+    if (pending.empty()) return false;
+    std::size_t n = std::min(pending.size(), max);
+    out.insert(out.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+    // Writing out may drain the queue and release blocked senders.
+    engine_->consume_output(n);
+    work.swap(deferred_);
+  }
+  if (!work.empty()) finish_unlocked(work);
   return true;
 }
 
