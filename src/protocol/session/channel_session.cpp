@@ -167,7 +167,7 @@ bool channel_session::input_paused() {
 bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t max) {
   std::vector<std::function<void()>> work;
   {
-    std::lock_guard lock(mutex_);
+    owner_lock lock(*this);
     auto pending = engine_->pending_output();
     if (pending.empty()) return false;
     std::size_t n = std::min(pending.size(), max);

@@ -116,12 +116,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     }
     std::vector<std::function<void()>> work;
     {
-      std::lock_guard lock(mutex_);
-      owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-      struct release {
-        std::atomic<std::thread::id>& owner;
-        ~release() { owner.store({}, std::memory_order_relaxed); }
-      } guard{owner_};
+      owner_lock lock(*this);
       fn();
       work.swap(deferred_);
     }
@@ -163,6 +158,21 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   friend class decoder;
 
   channel_session(const options& opts, std::weak_ptr<driver_hooks> hooks);
+  /// The session lock, with this thread marked as its holder (see run()).
+  /// Every locked section that may reach the engine's handlers takes it so.
+  class owner_lock {
+   public:
+    explicit owner_lock(channel_session& s) : lock_(s.mutex_), owner_(s.owner_) {
+      owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    }
+    ~owner_lock() { owner_.store({}, std::memory_order_relaxed); }
+    owner_lock(const owner_lock&) = delete;
+    owner_lock& operator=(const owner_lock&) = delete;
+
+   private:
+    std::lock_guard<std::mutex> lock_;
+    std::atomic<std::thread::id>& owner_;
+  };
   std::uint64_t next_ref();
   void end_session(std::error_code ec, const std::string& detail);
   void flush_blocked();
