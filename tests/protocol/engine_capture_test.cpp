@@ -6,6 +6,7 @@
 
 #include "engine/stream_headers.hpp"
 #include "engine_capture_support.hpp"
+#include "support/captures.hpp"
 
 namespace {
 
@@ -13,38 +14,6 @@ using namespace engine_test;
 using engine::dialect;
 using engine::role;
 using libchan::errc;
-
-const std::vector<std::string> all_captures = {
-    "go-master",
-    "go-master/second-run",
-    "go-v01",
-    "go-v01/second-run",
-    "go-v01/big",
-    "rexec-master",
-    "rexec-v01",
-    "jschan/trace-go-js",
-    "jschan/trace-js-go",
-    "jschan/trace-js-go-big2",
-    "jschan/trace-js-js",
-    "go-v01/jschan/go-client-big-200000",
-    "go-v01/jschan/go-client-big-5000",
-    "go-v01/jschan/go-client-big-60000",
-    "go-v01/jschan/go-client-big-70000",
-    "go-v01/jschan/go-client-echo",
-    "go-v01/jschan/go-client-echo-100000",
-    "go-v01/jschan/go-client-plain",
-    "go-v01/jschan/go-client-recv",
-    "go-v01/jschan/go-client-serverret",
-    "go-v01/jschan/js-client-big-5000",
-    "go-v01/jschan/js-client-big-60000",
-    "go-v01/jschan/js-client-big-70000",
-    "go-v01/jschan/js-client-plain",
-    "go-v01/jschan/js-client-recv",
-    "go-v01/jschan/js-client-ret",
-    "go-v01/jschan/js-client-serverret",
-    "go-v01/jschan/js-client-stream",
-    "go-v01/jschan/js-client-stream-100000",
-};
 
 struct capture {
   explicit capture(std::string name)
@@ -258,15 +227,8 @@ TEST_P(EngineCapture, DialerFedServerBytesOneByOne) {
   run_dialer(capture(GetParam()), feeding::bytewise);
 }
 
-std::string test_name(const testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (char& ch : name) {
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  }
-  return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(Engine, EngineCapture, testing::ValuesIn(all_captures), test_name);
+INSTANTIATE_TEST_SUITE_P(Engine, EngineCapture, testing::ValuesIn(test_support::capture_folders()),
+                         test_support::capture_test_name);
 
 // The facts of frames.txt, spelled out once, so that the generic checks
 // above cannot pass on an empty reading.

@@ -8,6 +8,7 @@
 
 #include "libchan/libchan.hpp"
 #include "session/channel_session.hpp"
+#include "support/captures.hpp"
 
 namespace {
 
@@ -41,9 +42,9 @@ int drain(libchan::Receiver<Value>& rx, int depth = 0) {
 class SessionReplayAll : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SessionReplayAll, OurServerDecodesTheRecordedClient) {
-  std::ifstream in(std::string(LIBCHAN_TEST_DATA) + "/captures/" + GetParam() +
-                       "/client-to-server.bin",
-                   std::ios::binary);
+  std::ifstream in(
+      std::string(LIBCHAN_TEST_DATA) + "/captures/" + GetParam() + "/client-to-server.bin",
+      std::ios::binary);
   ASSERT_TRUE(in);
   std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in),
                                   std::istreambuf_iterator<char>()};
@@ -67,36 +68,19 @@ TEST_P(SessionReplayAll, OurServerDecodesTheRecordedClient) {
   EXPECT_GT(channels, 0);
   // In these two, jschan stopped after 64 KiB of a 70 KB message, waiting
   // for a window update the Go peer never sent: nothing complete to decode.
-  bool cut_off = GetParam() == "go-v01/jschan/js-client-big-70000" ||
-                 GetParam() == "jschan/trace-js-go-big2";
+  bool cut_off =
+      GetParam() == "go-v01/jschan/js-client-big-70000" || GetParam() == "jschan/trace-js-go-big2";
   if (cut_off)
     EXPECT_EQ(messages, 0);
   else
     EXPECT_GT(messages, 0);
   auto why = s->end_reason();
-  EXPECT_TRUE(!why || why == libchan::errc::disconnected) << why.message() << ": " << s->end_detail();
+  EXPECT_TRUE(!why || why == libchan::errc::disconnected)
+      << why.message() << ": " << s->end_detail();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Captures, SessionReplayAll,
-    ::testing::Values("go-master", "go-master/second-run", "go-v01", "go-v01/big",
-                      "go-v01/second-run", "go-v01/jschan/go-client-big-200000",
-                      "go-v01/jschan/go-client-big-5000", "go-v01/jschan/go-client-big-60000",
-                      "go-v01/jschan/go-client-big-70000", "go-v01/jschan/go-client-echo",
-                      "go-v01/jschan/go-client-echo-100000", "go-v01/jschan/go-client-plain",
-                      "go-v01/jschan/go-client-recv", "go-v01/jschan/go-client-serverret",
-                      "go-v01/jschan/js-client-big-5000", "go-v01/jschan/js-client-big-60000",
-                      "go-v01/jschan/js-client-big-70000", "go-v01/jschan/js-client-plain",
-                      "go-v01/jschan/js-client-recv", "go-v01/jschan/js-client-ret",
-                      "go-v01/jschan/js-client-serverret", "go-v01/jschan/js-client-stream",
-                      "go-v01/jschan/js-client-stream-100000", "jschan/trace-go-js",
-                      "jschan/trace-js-go", "jschan/trace-js-go-big2", "jschan/trace-js-js",
-                      "rexec-master", "rexec-v01"),
-    [](const ::testing::TestParamInfo<std::string>& param) {
-      std::string name = param.param;
-      for (auto& c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Captures, SessionReplayAll,
+                         ::testing::ValuesIn(test_support::capture_folders()),
+                         test_support::capture_test_name);
 
 }  // namespace

@@ -6,43 +6,12 @@
 #include <sstream>
 
 #include "spdy_test_support.hpp"
+#include "support/captures.hpp"
 
 namespace {
 
 using namespace spdy_test;
 using namespace libchan::detail::spdy;
-
-const char* const all_captures[] = {
-    "go-master",
-    "go-master/second-run",
-    "go-v01",
-    "go-v01/second-run",
-    "go-v01/big",
-    "go-v01/jschan/go-client-big-200000",
-    "go-v01/jschan/go-client-big-5000",
-    "go-v01/jschan/go-client-big-60000",
-    "go-v01/jschan/go-client-big-70000",
-    "go-v01/jschan/go-client-echo",
-    "go-v01/jschan/go-client-echo-100000",
-    "go-v01/jschan/go-client-plain",
-    "go-v01/jschan/go-client-recv",
-    "go-v01/jschan/go-client-serverret",
-    "go-v01/jschan/js-client-big-5000",
-    "go-v01/jschan/js-client-big-60000",
-    "go-v01/jschan/js-client-big-70000",
-    "go-v01/jschan/js-client-plain",
-    "go-v01/jschan/js-client-recv",
-    "go-v01/jschan/js-client-ret",
-    "go-v01/jschan/js-client-serverret",
-    "go-v01/jschan/js-client-stream",
-    "go-v01/jschan/js-client-stream-100000",
-    "jschan/trace-go-js",
-    "jschan/trace-js-go",
-    "jschan/trace-js-go-big2",
-    "jschan/trace-js-js",
-    "rexec-master",
-    "rexec-v01",
-};
 
 // Bytes at the end of a direction that are not a whole frame: the relay
 // recorded the connection dying in the middle of one.
@@ -141,7 +110,7 @@ std::string listed_fields(const listed_frame& l) {
   return s;
 }
 
-class SpdyCapture : public ::testing::TestWithParam<const char*> {};
+class SpdyCapture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SpdyCapture, EveryFrameMatchesTheListing) {
   const std::string folder = GetParam();
@@ -220,14 +189,8 @@ TEST_P(SpdyCapture, RandomChunksGiveTheSameFrames) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, SpdyCapture, ::testing::ValuesIn(all_captures),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, SpdyCapture, ::testing::ValuesIn(test_support::capture_folders()),
+                         test_support::capture_test_name);
 
 // Every split of go-master's streams into two reads parses to the same frames.
 TEST(SpdyCaptureSplit, EverySplitPointOfGoMaster) {
