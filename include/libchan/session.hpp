@@ -71,9 +71,30 @@ struct SessionLimits {
   CodecLimits codec;
 };
 
-/// TLS settings. TODO: filled in with the tls:// and wss:// transports,
-/// which wrap any connection; until then no transport reads them.
-struct TlsOptions {};
+/// TLS for tls:// and wss:// (OpenSSL). Verification is on by default: a
+/// dialer checks the server's chain against the trusted CAs and its name
+/// against the URL's host; a listener can require client certificates
+/// (mutual auth). Every PEM item is a file path or the PEM text itself.
+struct TlsOptions {
+  enum class Version { tls1_2, tls1_3 };
+
+  /// Our certificate chain and private key. Listeners need them; dialers
+  /// present theirs when the server asks for one.
+  std::string certificate_file, private_key_file;
+  std::string certificate_pem, private_key_pem;
+  /// Certificates trusted to sign the peer's; empty: the system's store.
+  std::string ca_file, ca_pem;
+  /// Dialers: verify the server's chain and name. Off is for tests only.
+  bool verify_peer = true;
+  /// Listeners: ask every client for a certificate signed by a trusted CA
+  /// and refuse the handshake without one.
+  bool require_client_certificate = false;
+  /// Dialers: the name checked against the server's certificate and sent as
+  /// SNI; empty: the URL's host.
+  std::string server_name;
+  /// The oldest protocol version accepted (1.3 is preferred when both can).
+  Version min_version = Version::tls1_2;
+};
 
 struct SessionOptions {
   static constexpr std::chrono::milliseconds default_keepalive_interval{30000};
@@ -87,7 +108,9 @@ struct SessionOptions {
   std::chrono::milliseconds keepalive_interval = default_keepalive_interval;
   /// The peer is declared lost if nothing arrives this long after a PING.
   std::chrono::milliseconds keepalive_timeout = default_keepalive_timeout;
-  /// dial() gives up (errc::timed_out) after this long.
+  /// dial() gives up (errc::timed_out) after this long, handshakes (TLS,
+  /// WebSocket) included; a listener drops a connection whose handshake
+  /// takes longer.
   std::chrono::milliseconds connect_timeout = default_connect_timeout;
   SessionLimits limits;
   /// Sessions accepted by a Listener and not yet taken by accept(); past it

@@ -14,20 +14,26 @@ using handle_ptr = std::shared_ptr<session_handle>;
 
 class listener_core : public std::enable_shared_from_this<listener_core> {
  public:
-  listener_core(boost::asio::io_context& ctx, boost::asio::io_context* user, session::options opts,
-                std::size_t queue)
+  listener_core(boost::asio::io_context& ctx, const SessionOptions& options, session::options opts)
       : ctx_(ctx),
-        user_(user),
+        user_(options.io_context),
         strand_(boost::asio::make_strand(ctx)),
         retry_(strand_),
-        opts_(std::move(opts)) {
+        opts_(std::move(opts)),
+        max_in_flight_(options.listener_queue + max_handshakes),
+        handshake_timeout_(options.connect_timeout.count() > 0 ? options.connect_timeout
+                                                               : std::chrono::hours(24)) {
+    auto queue = options.listener_queue;
     auto [rx, tx] = buffered_pipe<handle_ptr>(queue);
     rx_ = std::move(rx);
     tx_ = std::move(tx);
   }
 
-  bool open(transport& t, const std::string& address, failure& err) {
-    listener_ = t.listen(strand_, address, err);
+  /// Handshakes (TLS, WebSocket) run at once at most, beyond the queue.
+  static constexpr std::size_t max_handshakes = 64;
+
+  bool open(transport& t, const std::string& address, const SessionOptions& options, failure& err) {
+    listener_ = t.listen(strand_, address, options, err);
     if (!listener_) return false;
     local_address_ = listener_->local_address();
     boost::asio::post(strand_, [self = shared_from_this()] { self->accept_next(); });
@@ -79,13 +85,39 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
       });
       return;
     }
+    // The handshake runs on the connection's strand, beside the accept loop:
+    // a client that connects and stays silent holds up nobody but itself.
+    ++in_flight_;
+    // Shared: std::function needs a copyable handler.
+    auto held = std::make_shared<std::unique_ptr<connection>>(std::move(conn));
+    auto deadline = std::chrono::steady_clock::now() + handshake_timeout_;
+    (*held)->async_handshake(deadline, [self = shared_from_this(), held, conn_strand](failure f) {
+      boost::asio::post(self->strand_, [self, f = std::move(f), held, conn_strand]() mutable {
+        self->on_handshake(std::move(f), std::move(*held), std::move(conn_strand));
+      });
+    });
+    if (in_flight_ < max_in_flight_) accept_next();
+  }
+
+  void on_handshake(failure f, std::unique_ptr<connection> conn, strand conn_strand) {
+    if (f || closed_) {
+      // A failed handshake costs only that connection.
+      if (conn) conn->close();
+      return finish_one();
+    }
     auto driver = session_driver::start(std::move(conn), std::move(conn_strand), opts_);
     auto handle = std::make_shared<session_handle>(std::move(driver), user_);
     // Waits while the queue is full: the kernel's backlog holds the rest.
     tx_.async_send(
-        handle, boost::asio::bind_executor(strand_, [self = shared_from_this()](std::error_code e) {
-          if (!e) self->accept_next();
-        }));
+        handle, boost::asio::bind_executor(
+                    strand_, [self = shared_from_this()](std::error_code) { self->finish_one(); }));
+  }
+
+  // A connection left the handshake-or-queue stage; resumes a paused accept.
+  void finish_one() {
+    bool was_full = in_flight_ >= max_in_flight_;
+    --in_flight_;
+    if (was_full && !closed_) accept_next();
   }
 
   boost::asio::io_context& ctx_;
@@ -97,6 +129,11 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
   std::unique_ptr<listener> listener_;
   std::string local_address_;
   std::atomic<bool> closed_{false};
+  // Connections accepted and handshaking or waiting for room in the queue;
+  // accepting pauses at the maximum. Strand only.
+  std::size_t in_flight_ = 0;
+  std::size_t max_in_flight_;
+  std::chrono::milliseconds handshake_timeout_;
   Receiver<handle_ptr> rx_;
   Sender<handle_ptr> tx_;
 };
@@ -116,9 +153,8 @@ Listener listen_impl(const TransportRegistry& registry, std::string_view url,
     report(err, ec);
     return {};
   }
-  auto core = std::make_shared<listener_core>(context_for(options.io_context), options.io_context,
-                                              opts, options.listener_queue);
-  if (!core->open(*transport, address, err)) {
+  auto core = std::make_shared<listener_core>(context_for(options.io_context), options, opts);
+  if (!core->open(*transport, address, options, err)) {
     report(err, ec);
     return {};
   }

@@ -40,7 +40,7 @@ void start_dial(const TransportRegistry& registry, std::string_view url,
                       ? std::chrono::steady_clock::now() + options.connect_timeout
                       : detail::io::steady_time::max();
   transport->async_dial(
-      ex, address, deadline,
+      ex, address, options, deadline,
       [ex, opts, user = options.io_context, done = std::move(done)](
           failure f, std::unique_ptr<detail::io::connection> conn) {
         if (f) return done(f, {});

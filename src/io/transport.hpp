@@ -25,6 +25,10 @@
 #include <string>
 #include <system_error>
 
+namespace libchan {
+struct SessionOptions;
+}
+
 namespace libchan::detail::io {
 
 using executor = boost::asio::any_io_executor;
@@ -66,6 +70,14 @@ class connection {
   /// The authenticated identity of the peer (TLS certificate subject);
   /// empty for transports that do not authenticate.
   virtual std::string peer_identity() const { return {}; }
+
+  /// Listening side only: completes what the protocol needs before session
+  /// bytes flow (a TLS or WebSocket handshake), by `deadline` at the latest.
+  /// The listener runs one per accepted connection, concurrently, so a slow
+  /// client holds up nobody else. Dialed connections come back from
+  /// transport::async_dial ready. The default has nothing to do.
+  using handshake_handler = std::function<void(failure)>;
+  virtual void async_handshake(steady_time deadline, handshake_handler done);
 };
 
 /// A bound, listening endpoint.
@@ -93,15 +105,18 @@ class transport {
 
   virtual ~transport() = default;
 
-  /// Connects to `address` (the URL after "scheme://"). The connection is
-  /// bound to `ex`, and `done` runs through `ex` by `deadline` at the latest
-  /// (then with errc::timed_out).
-  virtual void async_dial(const executor& ex, const std::string& address, steady_time deadline,
+  /// Connects to `address` (the URL after "scheme://"), handshakes
+  /// included. The connection is bound to `ex`, and `done` runs through
+  /// `ex` by `deadline` at the latest (then with errc::timed_out). `options`
+  /// is only valid during the call: copy what is needed (e.g. tls).
+  virtual void async_dial(const executor& ex, const std::string& address,
+                          const SessionOptions& options, steady_time deadline,
                           dial_handler done) = 0;
   /// Binds and listens on `address`; nothing here waits. The listener is
-  /// bound to `ex`. Returns null and sets `err` on failure.
+  /// bound to `ex`. Returns null and sets `err` on failure. `options` is
+  /// only valid during the call.
   virtual std::unique_ptr<listener> listen(const executor& ex, const std::string& address,
-                                           failure& err) = 0;
+                                           const SessionOptions& options, failure& err) = 0;
 };
 
 /// The built-in transports.

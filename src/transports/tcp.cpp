@@ -140,8 +140,8 @@ class tcp_listener final : public listener {
 
 class tcp_transport final : public transport {
  public:
-  void async_dial(const executor& ex, const std::string& address, steady_time deadline,
-                  dial_handler done) override {
+  void async_dial(const executor& ex, const std::string& address, const SessionOptions&,
+                  steady_time deadline, dial_handler done) override {
     host_port target;
     failure err;
     if (!parse(address, target, err) || target.host.empty() || target.port == 0) {
@@ -155,7 +155,7 @@ class tcp_transport final : public transport {
   }
 
   std::unique_ptr<listener> listen(const executor& ex, const std::string& address,
-                                   failure& err) override {
+                                   const SessionOptions&, failure& err) override {
     host_port where;
     if (!parse(address, where, err)) return nullptr;
     const std::string url = "tcp://" + address;

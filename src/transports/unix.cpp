@@ -129,8 +129,8 @@ class unix_listener final : public listener {
 
 class unix_transport final : public transport {
  public:
-  void async_dial(const executor& ex, const std::string& address, steady_time deadline,
-                  dial_handler done) override {
+  void async_dial(const executor& ex, const std::string& address, const SessionOptions&,
+                  steady_time deadline, dial_handler done) override {
     std::string path;
     failure err;
     if (!parse(address, path, err)) {
@@ -141,7 +141,7 @@ class unix_transport final : public transport {
   }
 
   std::unique_ptr<listener> listen(const executor& ex, const std::string& address,
-                                   failure& err) override {
+                                   const SessionOptions&, failure& err) override {
     std::string path;
     if (!parse(address, path, err)) return nullptr;
     boost::system::error_code ec;
