@@ -91,6 +91,7 @@ TEST(EngineLimits, FlowControlOverrun) {
   acceptor_fixture f(opts);
   f.e.events.auto_consume = false;
   f.peer.settings_window(1 << 20)
+      .ping(2)  // the answer to our start-up PING: the peer knows our window
       .channel(1, 2)
       .data(1, std::string(60, 'a'))
       .data(1, std::string(41, 'b'));
@@ -118,15 +119,16 @@ TEST(EngineLimits, GoLikePeerIgnoresWindowsAndGetsNoUpdates) {
   EXPECT_EQ(f.e.events.data[1].size(), 1000u);
   const auto frames = f.answers();
   ASSERT_EQ(frames.size(), 1u) << "only the SYN_REPLY: no WINDOW_UPDATE, no reset";
-  // Once the peer shows flow control, what it sent within the window and
-  // we consumed goes back to it at once, and from then on as consumed.
+  // Once the peer shows flow control, everything it sent and we consumed
+  // goes back to it at once (its window, counted exactly, is 100 - 1000),
+  // and from then on as consumed.
   f.peer.window_update(0, 1000);
   f.send();
   EXPECT_TRUE(f.e.session.peer_does_flow_control());
   auto updates = f.answers();
   ASSERT_EQ(updates.size(), 2u) << "our session window, then the stream's";
   EXPECT_EQ(std::get<spdy::window_update_frame>(updates[0].value).stream, 0u);
-  EXPECT_EQ(std::get<spdy::window_update_frame>(updates[1].value).delta, 100u);
+  EXPECT_EQ(std::get<spdy::window_update_frame>(updates[1].value).delta, 1000u);
   f.e.events.auto_consume = false;
   f.peer.data(1, std::string(100, 'c'));
   f.send();

@@ -321,7 +321,7 @@ struct acceptor_fixture {
     EXPECT_EQ(e.session.receive(peer_writer{}.ping(1).take()), 0u);
   }
 
-  std::size_t seen = 1;  // the SETTINGS
+  std::size_t seen = 2;  // the SETTINGS and the PING behind it
 };
 
 }  // namespace engine_test

@@ -122,10 +122,23 @@ struct spdy_session::impl {
   std::optional<steady_time> ping_sent;
   std::uint32_t next_ping_id;
 
+  // --- start-up ---
+  /// The PING sent right after our SETTINGS. The peer answers it after it
+  /// has read our SETTINGS: from then on it knows our windows, and
+  /// overrunning them is its error. Before, a peer that cannot tell whether
+  /// we do flow control (as we cannot tell of it) may run past them.
+  std::uint32_t settings_ping_id = 0;
+  bool peer_knows_our_windows = false;
+  /// Enforce our receive windows (stream or session) on the peer.
+  bool enforce_stream_windows() const noexcept {
+    return peer_flow_control && peer_knows_our_windows;
+  }
+
   // spdy_session.cpp
   bool session_open() const noexcept;
   bool paused() const noexcept;
   void queue_frame(const spdy::frame& f, bool reply);
+  std::uint32_t take_ping_id() noexcept;
   void queue_rst(stream_id id, spdy::rst_status status);
   std::string rename_limits(std::string message) const;
   /// Removes a stream and reports it closed (clean when `ec` is empty).

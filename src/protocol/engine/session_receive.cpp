@@ -102,8 +102,9 @@ void spdy_session::impl::on_data(const spdy::data_frame& f) {
   const auto n = static_cast<std::uint32_t>(f.payload.size());
   // SPDY/3.1: every DATA payload counts against the session window, on
   // whatever stream it arrives; what we drop goes straight back.
-  const bool counted = n > 0 && session_recv.receive(n);
-  if (n > 0 && !counted && peer_session_flow_control) {
+  const bool enforce_session = peer_session_flow_control && peer_knows_our_windows;
+  const bool counted = n > 0 && session_recv.receive(n, !enforce_session);
+  if (n > 0 && !counted) {
     fail(errc::protocol_error,
          "FLOW_CONTROL_ERROR: DATA of " + str(n) + " bytes on stream " + str(id) +
              " overruns the session receive window (session_window = " +
@@ -128,9 +129,10 @@ void spdy_session::impl::on_data(const spdy::data_frame& f) {
     return;
   }
   if (n > 0) {
-    // Peers without flow control (Go) may run past the window: the window
-    // then counts only what fitted, and max_unconsumed bounds the rest.
-    if (!s.recv.receive(n) && peer_flow_control) {
+    // Peers without flow control (Go), and any peer before it has seen our
+    // SETTINGS, may run past the window: it counts everything then, goes
+    // negative, and max_unconsumed bounds the memory.
+    if (!s.recv.receive(n, !enforce_stream_windows())) {
       if (counted) release_session(n);
       stream_error(id, spdy::rst_status::flow_control_error, errc::protocol_error,
                    "DATA of " + str(n) + " bytes on stream " + str(id) +
@@ -306,7 +308,11 @@ void spdy_session::impl::on_settings(const spdy::settings_frame& f) {
 void spdy_session::impl::on_ping(const spdy::ping_frame& f) {
   // Ids of the peer's parity are its pings; ours come back as answers,
   // and any input already counts as a sign of life.
-  if (peer_parity(f.id)) queue_frame(spdy::ping_frame{f.id}, true);
+  if (peer_parity(f.id)) {
+    queue_frame(spdy::ping_frame{f.id}, true);
+  } else if (f.id == settings_ping_id) {
+    peer_knows_our_windows = true;
+  }
 }
 
 void spdy_session::impl::on_goaway(const spdy::goaway_frame& f) {

@@ -165,9 +165,13 @@ std::size_t spdy_session::impl::emit(stream& s, bytes_view data, bool fin, bool 
 
 void spdy_session::impl::write_data(stream& s, bytes_view payload, bool fin) {
   const auto n = static_cast<std::uint32_t>(payload.size());
-  // Windows are kept even for peers without flow control (clamped at 0),
-  // so a peer that starts doing it later finds them no larger than true.
-  s.send.consume(peer_flow_control ? n : std::min(n, s.send.available()));
+  // Windows are counted exactly even for peers without flow control (they
+  // may go negative), so a peer that turns out to do it finds them true.
+  if (peer_flow_control) {
+    s.send.consume(n);
+  } else {
+    s.send.consume_unchecked(n);
+  }
   session_send -= n;  // counted exactly, even before the peer enforces it
   const stream_id id = s.info.id;
   out.append(
@@ -260,8 +264,8 @@ void spdy_session::impl::consume(stream_id id, std::size_t n) {
 }
 
 void spdy_session::impl::release_session(std::uint64_t n) {
-  // Bytes that did not fit the window (a peer without flow control) were
-  // never counted, and go back to nobody.
+  // Every received byte is counted (see on_data); the min() only guards
+  // against a caller consuming more than arrived.
   std::uint64_t counted = std::min<std::uint64_t>(n, session_recv.buffered());
   while (counted > 0) {
     const auto k = static_cast<std::uint32_t>(std::min<std::uint64_t>(counted, 0x7FFFFFFF));

@@ -65,6 +65,16 @@ spdy_session::impl::impl(const options& o, handler& h)
   settings.entries.push_back({static_cast<std::uint32_t>(spdy::setting_id::initial_window_size), 0,
                               o.limits.initial_window});
   queue_frame(settings, false);
+  settings_ping_id = take_ping_id();
+  queue_frame(spdy::ping_frame{settings_ping_id}, false);
+}
+
+std::uint32_t spdy_session::impl::take_ping_id() noexcept {
+  const std::uint32_t id = next_ping_id;
+  // Our ids keep our parity, wrapping inside 31 bits.
+  next_ping_id += 2;
+  if (next_ping_id > spdy::max_stream_id) next_ping_id = opts.side == role::dialer ? 1 : 2;
+  return id;
 }
 
 bool spdy_session::impl::session_open() const noexcept {
@@ -187,10 +197,7 @@ void spdy_session::impl::keepalive(steady_time now) {
     return;
   }
   if (now - last_activity >= opts.keepalive_interval) {
-    queue_frame(spdy::ping_frame{next_ping_id}, false);
-    // Our ids keep our parity, wrapping inside 31 bits.
-    next_ping_id += 2;
-    if (next_ping_id > spdy::max_stream_id) next_ping_id = opts.side == role::dialer ? 1 : 2;
+    queue_frame(spdy::ping_frame{take_ping_id()}, false);
     ping_sent = now;
   }
 }

@@ -36,8 +36,8 @@ bool send_window::apply_initial_change(std::int32_t old_initial,
   return true;
 }
 
-bool receive_window::receive(std::uint32_t n) noexcept {
-  if (n > available_) return false;
+bool receive_window::receive(std::uint32_t n, bool tolerate_overrun) noexcept {
+  if (n > available_ && !tolerate_overrun) return false;
   available_ -= n;
   buffered_ += n;
   return true;

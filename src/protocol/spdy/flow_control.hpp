@@ -37,6 +37,9 @@ class send_window {
   /// Records `n` bytes of DATA payload sent. Precondition: n <= available();
   /// throws libchan::Error(errc::invalid_argument) otherwise.
   void consume(std::uint32_t n);
+  /// Records `n` bytes sent while the peer's flow control is unknown: the
+  /// window may go negative, and then waits for the peer's updates.
+  void consume_unchecked(std::uint32_t n) noexcept { size_ -= n; }
 
   /// Applies a received WINDOW_UPDATE. Returns false, leaving the window as
   /// it was, if the window would exceed 2^31-1: the peer's error
@@ -74,8 +77,11 @@ class receive_window {
   std::uint64_t unannounced() const noexcept { return unannounced_; }
 
   /// Records `n` bytes of DATA payload received. Returns false if that
-  /// overruns the window (the peer's FLOW_CONTROL_ERROR); nothing changes then.
-  [[nodiscard]] bool receive(std::uint32_t n) noexcept;
+  /// overruns the window (the peer's FLOW_CONTROL_ERROR); nothing changes
+  /// then, unless `tolerate_overrun`: the bytes are counted anyway (the
+  /// window goes negative) and given back as they are consumed, for a peer
+  /// that could not know the window yet.
+  [[nodiscard]] bool receive(std::uint32_t n, bool tolerate_overrun = false) noexcept;
 
   /// Records that the application consumed `n` received bytes.
   /// Precondition: n <= buffered(); throws libchan::Error(errc::invalid_argument).
