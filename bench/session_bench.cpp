@@ -3,6 +3,7 @@
 // byte, without any I/O.
 #include <benchmark/benchmark.h>
 
+#include "alloc_counter.hpp"
 #include "libchan/libchan.hpp"
 #include "session/channel_session.hpp"
 
@@ -57,13 +58,18 @@ void BM_SessionMessages(benchmark::State& state) {
   const std::size_t batch = 256;
   std::string text(70, 'x');  // with the keys below: a 100-byte message
   std::int64_t seq = 0;
+  const auto allocations_before = bench::allocations();
   for (auto _ : state) {
     for (std::size_t i = 0; i < batch; ++i)
       tx.send(libchan::make_map("Message", text, "Seq", ++seq, "Ret", nullptr));
     link.pump();
     for (std::size_t i = 0; i < batch; ++i) benchmark::DoNotOptimize(rx->receive());
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+  const auto messages = static_cast<double>(state.iterations() * batch);
+  state.SetItemsProcessed(static_cast<std::int64_t>(messages));
+  // Building the message in the loop costs 2 of them (entries, text).
+  state.counters["allocs_per_msg"] =
+      static_cast<double>(bench::allocations() - allocations_before) / messages;
 }
 
 void BM_SessionByteStream(benchmark::State& state) {

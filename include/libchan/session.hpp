@@ -67,6 +67,13 @@ struct SessionLimits {
   std::size_t max_pending_refs = 1024;
   /// Channels opened by the peer and not yet taken by accept_receiver().
   std::size_t accept_backlog = 128;
+  /// Descriptors (Fd values, ByteStreams over descriptors) one message may
+  /// carry when they travel as descriptors; more fail the send, or the
+  /// received message.
+  std::size_t max_fds_per_message = 16;
+  /// Descriptors received and not yet named by any message; a peer sending
+  /// more ends the session.
+  std::size_t max_unclaimed_fds = 256;
   /// Limits of the message decoder.
   CodecLimits codec;
 };
@@ -113,6 +120,12 @@ struct SessionOptions {
   /// takes longer.
   std::chrono::milliseconds connect_timeout = default_connect_timeout;
   SessionLimits limits;
+  /// Over connections that can pass descriptors (unix://), send an Fd or a
+  /// ByteStream over a descriptor as the descriptor itself (SCM_RIGHTS) when
+  /// the peer can take it too; the receiver gets a working descriptor
+  /// (ByteStream::from_fd for a stream). Otherwise, and with this off, they
+  /// travel as byte streams. Either way sending gives the descriptor away.
+  bool pass_descriptors = true;
   /// Sessions accepted by a Listener and not yet taken by accept(); past it
   /// the listener stops accepting connections.
   std::size_t listener_queue = default_listener_queue;

@@ -17,6 +17,9 @@ thread_local session_driver* in_call = nullptr;
 // Bytes handed to one write; larger output waits for the next one.
 constexpr std::size_t max_write = 512u << 10;
 constexpr std::size_t read_size = 64u << 10;
+// Descriptors attached to one write (the kernel takes up to 253); more wait
+// for the next one. The peer's max_unclaimed_fds must allow for them.
+constexpr std::size_t max_fds_per_write = 64;
 
 }  // namespace
 
@@ -37,8 +40,11 @@ session_driver::~session_driver() { --drivers; }
 
 std::shared_ptr<session_driver> session_driver::start(std::unique_ptr<connection> conn, strand ex,
                                                       const session::options& opts) {
+  auto session_opts = opts;
+  session_opts.pass_descriptors = opts.pass_descriptors && conn->can_pass_descriptors();
   auto d = std::make_shared<session_driver>(std::move(conn), std::move(ex));
-  d->session_ = session::channel_session::create(opts, d);
+  d->pass_fds_ = session_opts.pass_descriptors;
+  d->session_ = session::channel_session::create(session_opts, d);
   boost::asio::post(d->strand_, [d] { d->pump(); });
   return d;
 }
@@ -109,8 +115,12 @@ void session_driver::flush_output() {
   wbuf_.clear();
   bool taken = call([&] {
     bool any = false;
-    while (wbuf_.size() < max_write && session_->take_output(wbuf_, max_write - wbuf_.size()))
-      any = true;
+    auto take = [&] {
+      std::size_t room = max_write - wbuf_.size();
+      return pass_fds_ ? session_->take_output(wbuf_, room, wfds_, max_fds_per_write)
+                       : session_->take_output(wbuf_, room);
+    };
+    while (wbuf_.size() < max_write && take()) any = true;
     // Taking output can release senders that waited for room; take_output
     // queues their completions without running them.
     if (any) session_->after_unlock();
@@ -119,9 +129,11 @@ void session_driver::flush_output() {
   if (!taken || wbuf_.empty()) return;
   writing_ = true;
   wbuf_view_ = boost::asio::buffer(wbuf_);
-  conn_->async_write(
-      std::span(&wbuf_view_, 1),
-      [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
+  auto done = [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); };
+  if (wfds_.empty()) return conn_->async_write(std::span(&wbuf_view_, 1), std::move(done));
+  wfd_numbers_.clear();
+  for (const auto& fd : wfds_) wfd_numbers_.push_back(fd.get());
+  conn_->async_write_with_descriptors(std::span(&wbuf_view_, 1), wfd_numbers_, std::move(done));
 }
 
 void session_driver::start_read() {
@@ -154,13 +166,21 @@ void session_driver::start_read() {
   }
   if (rbuf_.size() - rend_ < read_size / 4) rbuf_.resize(rend_ + read_size);
   reading_ = true;
-  conn_->async_read_some(
-      boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
-      [self = shared_from_this()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  auto buffer = boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_);
+  auto done = [self = shared_from_this()](std::error_code ec, std::size_t n) {
+    self->on_read(ec, n);
+  };
+  if (pass_fds_)
+    conn_->async_read_some_with_descriptors(buffer, rfds_, std::move(done));
+  else
+    conn_->async_read_some(buffer, std::move(done));
 }
 
 void session_driver::on_read(std::error_code ec, std::size_t n) {
   reading_ = false;
+  // Descriptors come with the first bytes that name them, or earlier.
+  if (!rfds_.empty() && !closed_ && !ended_) call([&] { session_->receive_descriptors(rfds_); });
+  rfds_.clear();
   if (closed_) return;
   if (ec || n == 0) {
     if (ec) {
@@ -178,6 +198,7 @@ void session_driver::on_read(std::error_code ec, std::size_t n) {
 
 void session_driver::on_write(std::error_code ec) {
   writing_ = false;
+  wfds_.clear();  // sent or not, they were given away
   if (closed_) return;
   if (ec) {
     io_failed_ = true;

@@ -85,6 +85,13 @@ class session_driver final : public session::driver_hooks,
   std::size_t rpos_ = 0, rend_ = 0;  // input read, not yet taken by the session
   std::vector<std::uint8_t> wbuf_;
   boost::asio::const_buffer wbuf_view_;
+  // Descriptor passing, when the connection and the options allow it:
+  // descriptors read with the bytes in rbuf_, and those going with wbuf_
+  // (closed once that write completed).
+  bool pass_fds_ = false;
+  std::vector<Fd> rfds_;
+  std::vector<session::outgoing_descriptor> wfds_;
+  std::vector<int> wfd_numbers_;
   std::uint64_t timer_gen_ = 0;
   std::optional<steady_time> armed_;
   std::vector<std::function<void(std::error_code)>> end_callbacks_;

@@ -45,7 +45,7 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
     if (closed_.exchange(true)) return;
     {
       std::lock_guard lock(listener_mutex_);
-      listener_->close();
+      if (listener_) listener_->close();
     }
     tx_.close();
     // Sessions nobody took are closed with the listener.
@@ -53,6 +53,17 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
     std::error_code ec;
     while (rx_.impl()->try_receive(queued, ec) && queued) queued.reset();
     boost::asio::post(strand_, [self = shared_from_this()] { self->retry_.cancel(); });
+  }
+
+  // Any thread. A connection accepted elsewhere (an HTTP server's
+  // upgrade) takes the same handshake and queue as ours; it is closed if
+  // the listener is closed or full, as the kernel's backlog cannot hold it.
+  void adopt(std::unique_ptr<connection> conn, strand conn_strand) {
+    boost::asio::post(strand_, [self = shared_from_this(), conn = std::move(conn),
+                                conn_strand = std::move(conn_strand)]() mutable {
+      if (self->in_flight_ >= self->max_in_flight_) return conn->close();
+      self->on_accept({}, std::move(conn), std::move(conn_strand));
+    });
   }
 
   Receiver<handle_ptr>& queue() noexcept { return rx_; }
@@ -65,7 +76,7 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
     // The lock makes close() from another thread safe against starting an
     // accept; nothing else touches the listener off the strand.
     std::lock_guard lock(listener_mutex_);
-    if (closed_) return;
+    if (closed_ || !listener_) return;
     auto conn_strand = boost::asio::make_strand(ctx_);
     listener_->async_accept(conn_strand,
                             [self = shared_from_this(), conn_strand](
@@ -162,6 +173,20 @@ Listener listen_impl(const TransportRegistry& registry, std::string_view url,
 }
 
 }  // namespace
+
+std::shared_ptr<listener_core> make_adopting_listener(const SessionOptions& options,
+                                                      failure& err) {
+  auto opts = session_options(options, engine::role::acceptor, err);
+  if (!err && options.listener_queue == 0)
+    err = {make_error_code(errc::invalid_argument), "listener_queue must be at least 1"};
+  if (err) return nullptr;
+  return std::make_shared<listener_core>(context_for(options.io_context), options, opts);
+}
+
+void adopt_connection(listener_core& core, std::unique_ptr<connection> conn, strand conn_strand) {
+  core.adopt(std::move(conn), std::move(conn_strand));
+}
+
 }  // namespace detail::io
 
 Listener listen(std::string_view url, const SessionOptions& options) {

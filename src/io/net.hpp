@@ -58,6 +58,13 @@ std::shared_ptr<transport> lookup(const TransportRegistry& registry, std::string
 /// The session layer's options for one side.
 session::options session_options(const SessionOptions& o, engine::role side, failure& err);
 
+/// A listener without a socket of its own, fed by adopt_connection()
+/// (WebSocketMount); null and `err` set for bad options.
+std::shared_ptr<listener_core> make_adopting_listener(const SessionOptions& options, failure& err);
+/// Any thread: gives `conn` (bound to `conn_strand`, its handshake not run
+/// yet) to `core`, whose accept() then returns its session.
+void adopt_connection(listener_core& core, std::unique_ptr<connection> conn, strand conn_strand);
+
 /// Sets `*ec`, or throws Error with the words if `ec` is null.
 void report(const failure& f, std::error_code* ec);
 

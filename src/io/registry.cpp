@@ -21,6 +21,9 @@ TransportRegistry TransportRegistry::defaults() {
   TransportRegistry r;
   r.add("tcp", detail::io::make_tcp_transport());
   r.add("unix", detail::io::make_unix_transport());
+  r.add("ws", detail::io::make_ws_transport());
+  r.add("wss", detail::io::make_wss_transport());
+  r.add("tls", detail::io::make_tls_transport());
   return r;
 }
 

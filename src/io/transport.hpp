@@ -18,12 +18,17 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <system_error>
+#include <vector>
+
+#include "libchan/error.hpp"
+#include "libchan/fd.hpp"
 
 namespace libchan {
 struct SessionOptions;
@@ -70,6 +75,24 @@ class connection {
   /// The authenticated identity of the peer (TLS certificate subject);
   /// empty for transports that do not authenticate.
   virtual std::string peer_identity() const { return {}; }
+
+  /// Descriptor passing (SCM_RIGHTS), for connections that can: Unix
+  /// sockets. The others keep these defaults.
+  virtual bool can_pass_descriptors() const { return false; }
+  /// As async_write, with `fds` attached to the first byte written. The
+  /// caller keeps them open until `done`; the peer gets copies of its own.
+  virtual void async_write_with_descriptors(std::span<const boost::asio::const_buffer> buffers,
+                                            std::span<const int> fds, io_handler done) {
+    if (fds.empty()) return async_write(buffers, std::move(done));
+    boost::asio::post(get_executor(),
+                      [done = std::move(done)] { done(make_error_code(errc::not_supported), 0); });
+  }
+  /// As async_read_some, appending the descriptors that came with the bytes
+  /// to `fds`, which the caller owns and keeps valid until `done`.
+  virtual void async_read_some_with_descriptors(boost::asio::mutable_buffer buffer,
+                                                std::vector<Fd>& /*fds*/, io_handler done) {
+    async_read_some(buffer, std::move(done));
+  }
 
   /// Listening side only: completes what the protocol needs before session
   /// bytes flow (a TLS or WebSocket handshake), by `deadline` at the latest.
@@ -122,5 +145,8 @@ class transport {
 /// The built-in transports.
 std::shared_ptr<transport> make_tcp_transport();
 std::shared_ptr<transport> make_unix_transport();
+std::shared_ptr<transport> make_ws_transport();
+std::shared_ptr<transport> make_wss_transport();
+std::shared_ptr<transport> make_tls_transport();
 
 }  // namespace libchan::detail::io

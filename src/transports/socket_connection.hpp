@@ -14,7 +14,7 @@
 namespace libchan::detail::io {
 
 template <class Protocol>
-class socket_connection final : public connection {
+class socket_connection : public connection {
  public:
   using socket_type = boost::asio::basic_stream_socket<Protocol, executor>;
 
@@ -52,6 +52,9 @@ class socket_connection final : public connection {
 
   std::string local_address() const override { return local_; }
   std::string peer_address() const override { return peer_; }
+
+ protected:
+  socket_type& socket() noexcept { return socket_; }
 
  private:
   socket_type socket_;

@@ -1,7 +1,6 @@
 // unix:///path and unix://@name (Linux abstract namespace): stream sockets
 // on the local machine. A listener removes its socket file when it closes.
-// TODO: descriptor passing (SCM_RIGHTS) waits for fd values in the session
-// layer.
+// Connections pass descriptors (unix_connection.hpp).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +9,7 @@
 #include <optional>
 
 #include "libchan/error.hpp"
-#include "transports/socket_connection.hpp"
+#include "transports/unix_connection.hpp"
 
 namespace libchan::detail::io {
 namespace {
@@ -50,8 +49,7 @@ std::unique_ptr<connection> wrap(unix_socket::socket socket) {
   boost::system::error_code ec;
   auto local = format(socket.local_endpoint(ec));
   auto peer = format(socket.remote_endpoint(ec));
-  return std::make_unique<socket_connection<unix_socket>>(std::move(socket), std::move(local),
-                                                          std::move(peer));
+  return std::make_unique<unix_connection>(std::move(socket), std::move(local), std::move(peer));
 }
 
 class dial_op : public std::enable_shared_from_this<dial_op> {

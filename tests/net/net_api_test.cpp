@@ -72,7 +72,8 @@ TEST(NetDial, BadUrlsSayWhatIsWrong) {
     EXPECT_EQ(code, libchan::errc::invalid_argument) << url;
     return text;
   };
-  EXPECT_THAT(what("foo://x"), HasSubstr("unsupported scheme 'foo' (known: tcp, unix)"));
+  EXPECT_THAT(what("foo://x"),
+              HasSubstr("unsupported scheme 'foo' (known: tcp, tls, unix, ws, wss)"));
   EXPECT_THAT(what("tcp://localhost"), HasSubstr("tcp URL needs host:port"));
   EXPECT_THAT(what("tcp://"), HasSubstr("tcp URL needs host:port"));
   EXPECT_THAT(what("tcp://127.0.0.1:99999"), HasSubstr("port from 0 to 65535"));
@@ -298,7 +299,7 @@ TEST(NetOptions, DefaultLimitsAreTheEngines) {
 
 TEST(NetRegistry, AnExplicitRegistryDecidesWhatCanBeDialed) {
   auto reg = libchan::TransportRegistry::defaults();
-  EXPECT_EQ(reg.schemes(), (std::vector<std::string>{"tcp", "unix"}));
+  EXPECT_EQ(reg.schemes(), (std::vector<std::string>{"tcp", "tls", "unix", "ws", "wss"}));
   libchan::TransportRegistry only_unix;
   only_unix.add("unix", reg.find("unix"));
   std::error_code ec;

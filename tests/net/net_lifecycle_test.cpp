@@ -83,6 +83,26 @@ TEST(NetLifecycle, CloseEndsPendingOperationsOnBothSides) {
   EXPECT_TRUE(late);
 }
 
+// A local pipe end sent over a session is forwarded by the library; when
+// the session is lost, the pipe's receiver learns why instead of seeing a
+// clean end of channel.
+TEST(NetLifecycle, ForwardedPipeEndSeesTheSessionLoss) {
+  net_test::session_pair p("tcp://127.0.0.1:0");
+  auto [tx, rx] = p.channel();
+  auto [local_rx, local_tx] = libchan::pipe();
+  tx.send(libchan::make_map("Ret", std::move(local_tx)));
+  auto msg = rx.receive_for(10s);
+  ASSERT_TRUE(msg);
+  auto remote_tx = msg->find("Ret")->take_sender();
+  remote_tx.send(libchan::Value("before"));
+  EXPECT_EQ(local_rx.receive_for(10s)->as_string(), "before");
+  p.server.close();
+  std::error_code ec;
+  auto end = local_rx.receive_for(10s, ec);
+  EXPECT_FALSE(end);
+  EXPECT_EQ(ec, libchan::errc::disconnected) << ec.message();
+}
+
 TEST(NetLifecycle, DroppingTheSessionClosesIt) {
   auto l = libchan::listen("tcp://127.0.0.1:0");
   std::error_code ec;

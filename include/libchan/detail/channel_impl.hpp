@@ -89,6 +89,14 @@ class sender_impl {
   /// No more messages: the receiver sees the end once all sent ones are
   /// taken. Idempotent.
   virtual void close_send() noexcept = 0;
+
+  /// As close_send(), but the receiver sees `ec` instead of a clean end
+  /// (a forwarded channel whose source failed). Channels that cannot carry
+  /// an error just close.
+  virtual void fail_send(std::error_code ec) noexcept {
+    (void)ec;
+    close_send();
+  }
 };
 
 }  // namespace libchan::detail

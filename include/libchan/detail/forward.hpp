@@ -31,7 +31,9 @@ class trampoline {
 };
 
 /// Moves every message from `from` to `to` until the end of `from`, then
-/// closes `to`. If `to` fails (its receiver is gone), `from` is closed.
+/// closes `to` — with `from`'s error if it failed (e.g. its session was
+/// lost), so the far end sees why. If `to` fails (its receiver is gone),
+/// `from` is closed.
 /// `done` (optional) runs once at the end with the first error, if any.
 /// The forwarder keeps itself alive until then.
 template <class T>
@@ -85,7 +87,10 @@ class channel_forwarder final : public receive_waiter<T>, public send_waiter {
   }
 
   void finish() {
-    to_->close_send();
+    if (phase_ == phase::receiving && ec_)
+      to_->fail_send(ec_);
+    else
+      to_->close_send();
     from_->close_receive();
     if (done_) std::exchange(done_, nullptr)(ec_);
     keep_.reset();

@@ -36,8 +36,8 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
       if (!w.claim()) return;
       lock.unlock();
       // Receiving after our own close is a usage error; after the sender's
-      // close it is the normal end of the channel.
-      w.complete(index, recv_closed_ ? std::error_code(errc::closed) : std::error_code(),
+      // close it is the normal end of the channel (or the sender's failure).
+      w.complete(index, recv_closed_ ? std::error_code(errc::closed) : send_error_,
                  std::nullopt);
       return;
     }
@@ -55,7 +55,7 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
       return true;
     }
     if (recv_closed_ || send_closed_) {
-      if (recv_closed_) ec = errc::closed;
+      ec = recv_closed_ ? std::error_code(errc::closed) : send_error_;
       out.reset();
       return true;
     }
@@ -138,15 +138,18 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
     return false;
   }
 
-  void close_send() noexcept override {
+  void close_send() noexcept override { fail_send({}); }
+
+  void fail_send(std::error_code ec) noexcept override {
     std::unique_lock lock(mutex_);
     if (send_closed_) return;
     send_closed_ = true;
+    send_error_ = ec;
     if (!queue_.empty() || !senders_.empty()) return;
     auto waiting = std::exchange(receivers_, {});
     lock.unlock();
     for (auto& r : waiting)
-      if (r.waiter->claim()) r.waiter->complete(r.index, {}, std::nullopt);
+      if (r.waiter->claim()) r.waiter->complete(r.index, ec, std::nullopt);
   }
 
  private:
@@ -190,6 +193,7 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
   std::deque<pending_receive> receivers_;
   bool send_closed_ = false;
   bool recv_closed_ = false;
+  std::error_code send_error_;  ///< what receivers get after the last message
 };
 
 }  // namespace libchan::detail

@@ -303,6 +303,7 @@ void spdy_session::impl::on_settings(const spdy::settings_frame& f) {
     peer_max_streams = e->value;
   }
   flush_all();
+  events.on_settings(f);
 }
 
 void spdy_session::impl::on_ping(const spdy::ping_frame& f) {

@@ -64,6 +64,7 @@ spdy_session::impl::impl(const options& o, handler& h)
   spdy::settings_frame settings;
   settings.entries.push_back({static_cast<std::uint32_t>(spdy::setting_id::initial_window_size), 0,
                               o.limits.initial_window});
+  settings.entries.insert(settings.entries.end(), o.extra_settings.begin(), o.extra_settings.end());
   queue_frame(settings, false);
   settings_ping_id = take_ping_id();
   queue_frame(spdy::ping_frame{settings_ping_id}, false);

@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "spdy/frame.hpp"
 #include "spdy/protocol.hpp"
 
 namespace libchan::detail::engine {
@@ -68,6 +69,9 @@ struct options {
   std::chrono::milliseconds keepalive_interval{0};
   /// Declare the peer dead if nothing arrives this long after our PING.
   std::chrono::milliseconds keepalive_timeout{10000};
+  /// More entries for the SETTINGS frame sent first thing, e.g. private ids
+  /// announcing an extension (peers ignore ids they do not know).
+  std::vector<spdy::settings_entry> extra_settings;
 };
 
 /// The libchan identity of a stream, read from or written to its headers.
@@ -101,6 +105,9 @@ class handler {
   virtual void on_stream_closed(stream_id id, std::error_code ec, const std::string& reason) = 0;
   /// Queued output fell below half of max_output_queue after being full.
   virtual void on_output_drained() {}
+  /// The peer's SETTINGS, every entry as received (unknown ids included),
+  /// after the engine applied the ones it knows.
+  virtual void on_settings(const spdy::settings_frame& /*settings*/) {}
   /// The peer broke the protocol on a stream the handler does not know (or
   /// no longer knows), or a stream it opened was refused; the engine answered
   /// with RST_STREAM (or v0.1's "status: 400") and the session goes on. For

@@ -75,6 +75,8 @@ class channel_session::events final : public engine::handler {
 
   void on_output_drained() override { s_.flush_blocked(); }
 
+  void on_settings(const spdy::settings_frame& f) override { s_.on_peer_settings(f); }
+
   void on_peer_error(engine::stream_id, std::error_code, const std::string& reason) override {
     s_.note_error(reason);
   }
@@ -127,7 +129,12 @@ channel_session::channel_session(const options& opts, std::weak_ptr<driver_hooks
       events_(std::make_unique<events>(*this)),
       codec_v01_(make_msgpack_codec(opts.codec, IntegerStyle::unsigned_when_nonnegative)),
       codec_v02_(make_msgpack_codec(opts.codec, IntegerStyle::smallest_signed)) {
-  engine_ = std::make_unique<engine::spdy_session>(opts.engine, *events_);
+  auto engine_opts = opts.engine;
+  if (opts.pass_descriptors) {
+    engine_opts.extra_settings.push_back({descriptors::setting_id, 0, descriptors::version});
+    fd_passing_ = fd_passing::undecided;
+  }
+  engine_ = std::make_unique<engine::spdy_session>(engine_opts, *events_);
   auto [rx, tx] = buffered_pipe<Receiver<Value>>(opts.accept_backlog);
   incoming_rx_ = std::move(rx);
   incoming_tx_ = std::move(tx);
@@ -151,7 +158,10 @@ void channel_session::finish_unlocked(std::vector<std::function<void()>>& work) 
 
 std::size_t channel_session::feed(std::span<const std::uint8_t> input) {
   std::size_t n = 0;
-  run([&] { n = engine_->receive(input); });
+  run([&] {
+    n = engine_->receive(input);
+    if (fd_passing_ == fd_passing::undecided) watch_first_frame(input.first(n));
+  });
   return n;
 }
 
@@ -218,6 +228,8 @@ channel_session::diagnostics channel_session::diagnose() {
   for (const auto& [id, ep] : streams_) add(ep);
   for (const auto& [ref, ep] : unclaimed_) add(ep);
   d.unconsumed = engine_->unconsumed_bytes();
+  d.unclaimed_fds = unclaimed_fds_.size();
+  d.outgoing_fds = outgoing_fds_.size();
   d.last_error = last_error_;
   return d;
 }
@@ -225,6 +237,11 @@ channel_session::diagnostics channel_session::diagnose() {
 engine::dialect channel_session::wire_dialect() {
   std::lock_guard lock(mutex_);
   return engine_->wire_dialect();
+}
+
+bool channel_session::passes_descriptors() {
+  std::lock_guard lock(mutex_);
+  return fd_passing_ == fd_passing::on;
 }
 
 const Codec& channel_session::codec() const noexcept {
@@ -292,6 +309,15 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
   for (auto& b : blocked_)
     if (b.done) defer([done = std::move(b.done), ec] { done(ec); });
   blocked_.clear();
+  // Messages still waiting may hold channel ends of this session: they go
+  // once the lock is released, with the descriptors nobody will write or
+  // name now.
+  for (auto& u : undecided_)
+    if (u.done) defer([done = std::move(u.done), ec] { done(ec); });
+  defer([waiting = std::make_shared<std::deque<undecided_send>>(std::move(undecided_))] {});
+  undecided_.clear();
+  outgoing_fds_.clear();
+  unclaimed_fds_.clear();
   defer([tx = incoming_tx_.impl()] { tx->close_send(); });
 }
 

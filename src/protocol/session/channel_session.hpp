@@ -25,6 +25,7 @@
 #include "libchan/channel.hpp"
 #include "libchan/codec.hpp"
 #include "libchan/value.hpp"
+#include "session/descriptors.hpp"
 
 namespace libchan::detail::session {
 
@@ -37,6 +38,16 @@ struct options {
   std::size_t max_pending_refs = 1024;
   /// Top-level channels opened by the peer and not yet accepted.
   std::size_t accept_backlog = 128;
+  /// Announce that we take descriptors as descriptors, and pass ours so
+  /// once the peer announced the same (docs/protocol.md). Only for a driver
+  /// whose connection can pass them and that uses the descriptor forms of
+  /// take_output() and receive_descriptors().
+  bool pass_descriptors = false;
+  /// Descriptors one message may carry, sent or received.
+  std::size_t max_fds_per_message = 16;
+  /// Descriptors received and not yet named by a message; a peer that sends
+  /// more ends the session.
+  std::size_t max_unclaimed_fds = 256;
 };
 
 /// What the session tells its driver. Called with no lock held, from the
@@ -71,6 +82,17 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Appends up to `max` bytes of pending output to `out` and marks them
   /// written; false if there was none.
   bool take_output(std::vector<std::uint8_t>& out, std::size_t max = SIZE_MAX);
+  /// As take_output(out, max), for one write that can carry descriptors:
+  /// also moves the descriptors the taken bytes may name into `fds`, which
+  /// must go with this write (attached to its first byte), at most `max_fds`
+  /// in all. `out` and `fds` hold this write's bytes and descriptors so far;
+  /// false once the write is full. Destroying the descriptors after the
+  /// write closes the sender's copies.
+  bool take_output(std::vector<std::uint8_t>& out, std::size_t max,
+                   std::vector<outgoing_descriptor>& fds, std::size_t max_fds);
+  /// Descriptors that arrived with the bytes about to be fed (or earlier
+  /// ones): taken in order, for messages to name. Takes them all.
+  void receive_descriptors(std::vector<Fd>& fds);
   void tick(engine::steady_time now);
   std::optional<engine::steady_time> next_deadline();
   /// True once the session ended and its last output was taken.
@@ -89,6 +111,8 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Sends GOAWAY; pending operations fail with errc::disconnected.
   void close();
   engine::dialect wire_dialect();
+  /// True once both sides announced descriptor passing.
+  bool passes_descriptors();
 
   /// For tests and diagnostics: what the session holds on the peer's
   /// behalf right now, and why the last stream or channel failed.
@@ -98,6 +122,8 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     std::size_t pending_refs = 0;    ///< unnamed streams + names without a stream
     std::size_t buffered_bytes = 0;  ///< received bytes the session's endpoints hold
     std::uint64_t unconsumed = 0;    ///< the engine's count, bounded by max_unconsumed
+    std::size_t unclaimed_fds = 0;   ///< descriptors received, named by no message yet
+    std::size_t outgoing_fds = 0;    ///< descriptors waiting for a write
     std::string last_error;          ///< naming the limit, when one was broken
   };
   diagnostics diagnose();
@@ -148,6 +174,9 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Codec::decode. Under the lock.
   std::size_t decode_message(endpoint& parent, std::span<const std::uint8_t> input, Value& out,
                              std::error_code& ec, std::string& detail);
+  /// Sends a channel's FIN behind its messages that wait for the peer's
+  /// SETTINGS (see send_message). Under the lock.
+  void close_channel(const std::shared_ptr<endpoint>& ep);
 
  private:
   class events;
@@ -180,6 +209,17 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
                   std::error_code& ec);
   std::shared_ptr<endpoint> claim_ref(std::uint64_t ref, int kind, std::error_code& ec);
 
+  // Descriptor passing (descriptors.cpp). Whether the peer takes
+  // descriptors is known from its first frame: SETTINGS with our entry, or
+  // anything else. Messages holding descriptors wait until then.
+  enum class fd_passing { off, undecided, on };
+  void decide_descriptors(bool on);
+  void watch_first_frame(std::span<const std::uint8_t> taken);
+  void on_peer_settings(const spdy::settings_frame& f);
+  /// The received descriptor `index` (errc::protocol_error if it was not
+  /// received, or named before), for a message naming it.
+  Fd claim_descriptor(std::uint64_t index, std::error_code& ec, std::string& why);
+
   options opts_;
   std::weak_ptr<driver_hooks> hooks_;
   std::mutex mutex_;
@@ -209,6 +249,21 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     std::function<void(std::error_code)> done;
   };
   std::deque<blocked_write> blocked_;
+
+  fd_passing fd_passing_ = fd_passing::off;
+  std::uint8_t first_frame_[4] = {};
+  std::size_t first_frame_bytes_ = 0;
+  /// Sends that wait for the peer's first frame; no value: a channel's FIN.
+  struct undecided_send {
+    std::shared_ptr<endpoint> ep;
+    std::shared_ptr<Value> value;
+    std::function<void(std::error_code)> done;
+  };
+  std::deque<undecided_send> undecided_;
+  std::uint64_t fds_sent_ = 0;  ///< indexes given to our descriptors
+  std::deque<outgoing_descriptor> outgoing_fds_;
+  std::uint64_t fds_received_ = 0;
+  std::map<std::uint64_t, Fd> unclaimed_fds_;
 
   Receiver<Receiver<Value>> incoming_rx_;
   Sender<Receiver<Value>> incoming_tx_;

@@ -248,7 +248,7 @@ void outbound_channel::close_send() noexcept {
   with_session(session_, [&](channel_session& s) {
     if (local_closed_ || error_) return;
     local_closed_ = true;
-    s.submit(self(), {}, true, false, nullptr);
+    s.close_channel(self());
   });
 }
 

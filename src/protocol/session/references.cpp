@@ -79,9 +79,12 @@ class channel_session::encoder final : public ExtensionHook {
         return put(v01 ? v01::channel : v02::receiver, v01::encoder_keeps_sender, ep, type, payload);
       }
       case Value::Kind::fd:
+        if (s_.fd_passing_ == fd_passing::on) return put_descriptor(leaf, type, payload, ec);
         leaf = Value(ByteStream::from_fd(leaf.take_fd()));
         [[fallthrough]];
       case Value::Kind::stream: {
+        if (s_.fd_passing_ == fd_passing::on && holds_descriptor(leaf))
+          return put_descriptor(leaf, type, payload, ec);
         auto ep = open(stream_role::bytes, false, ec);
         if (!ep) return;
         auto local = leaf.take_stream();
@@ -115,6 +118,8 @@ class channel_session::encoder final : public ExtensionHook {
 
   /// Starts the forwarders; call once the message has been submitted.
   std::vector<std::function<void()>> take_actions() { return std::move(actions_); }
+  /// The descriptors of the message, numbered from the session's fds_sent_.
+  std::vector<outgoing_descriptor>& descriptors() { return fds_; }
   /// Undoes the streams opened for a message that could not be sent.
   void abandon() {
     for (auto& ep : opened_) {
@@ -147,6 +152,37 @@ class channel_session::encoder final : public ExtensionHook {
     return ep;
   }
 
+  // An Fd, or a ByteStream over a descriptor, as the descriptor itself.
+  void put_descriptor(Value& leaf, std::int8_t& type, std::vector<std::uint8_t>& payload,
+                      std::error_code& ec) {
+    if (fds_.size() >= s_.opts_.max_fds_per_message) {
+      ec = errc::limit_exceeded;
+      detail_ = "message carries more than max_fds_per_message (" +
+                std::to_string(s_.opts_.max_fds_per_message) + ") descriptors";
+      return;
+    }
+    auto form = descriptors::form::fd;
+    if (leaf.kind() == Value::Kind::fd) {
+      Fd fd = leaf.take_fd();
+      if (!fd) {
+        ec = errc::empty_handle;
+        detail_ = "cannot send an empty Fd";
+        return;
+      }
+      fds_.emplace_back(std::move(fd));
+    } else {
+      auto stream = leaf.take_stream();
+      form = stream.mode() == ByteStream::Mode::duplex      ? descriptors::form::duplex_stream
+             : stream.mode() == ByteStream::Mode::read_only ? descriptors::form::read_only_stream
+                                                            : descriptors::form::write_only_stream;
+      fds_.emplace_back(stream.release());
+    }
+    type = descriptors::ext_type;
+    payload.clear();
+    payload.push_back(static_cast<std::uint8_t>(form));
+    put_ref(payload, s_.fds_sent_ + fds_.size() - 1);
+  }
+
   void put(std::int8_t t, std::uint8_t direction, const std::shared_ptr<endpoint>& ep,
            std::int8_t& type, std::vector<std::uint8_t>& payload) {
     type = t;
@@ -160,6 +196,7 @@ class channel_session::encoder final : public ExtensionHook {
   endpoint& parent_;
   std::vector<std::function<void()>> actions_;
   std::vector<std::shared_ptr<endpoint>> opened_;
+  std::vector<outgoing_descriptor> fds_;
   std::string detail_;
 };
 
@@ -179,6 +216,7 @@ class channel_session::decoder final : public ExtensionHook {
     // A bad reference is not reported to the codec: it would drop the ends
     // made for the references before it, under our lock. decode_message
     // refuses the message once it is whole instead.
+    if (type == descriptors::ext_type && s_.opts_.pass_descriptors) return take_descriptor(payload);
     if (error_) return {};
     Value v = resolve(type, payload, error_);
     if (!error_) return v;
@@ -248,6 +286,40 @@ class channel_session::decoder final : public ExtensionHook {
     }
   }
 
+  // Named descriptors are claimed even in a message that is refused, so
+  // that they close with it instead of waiting for a name forever.
+  Value take_descriptor(std::span<const std::uint8_t> payload) {
+    std::uint64_t index = 0;
+    if (payload.empty() || payload[0] > static_cast<std::uint8_t>(descriptors::form::write_only_stream) ||
+        !get_ref(payload.subspan(1), index)) {
+      if (!error_) fail(error_, "malformed descriptor reference");
+      return {};
+    }
+    std::error_code ec;
+    std::string why;
+    Fd fd = s_.claim_descriptor(index, ec, why);
+    if (!fd) {
+      if (!error_) fail(error_ = ec, why);
+      return {};
+    }
+    if (error_) return {};
+    if (++fds_ > s_.opts_.max_fds_per_message) {
+      error_ = errc::limit_exceeded;
+      return fail(error_, "message names more than max_fds_per_message (" +
+                              std::to_string(s_.opts_.max_fds_per_message) + ") descriptors");
+    }
+    switch (static_cast<descriptors::form>(payload[0])) {
+      case descriptors::form::fd:
+        return Value(std::move(fd));
+      case descriptors::form::duplex_stream:
+        return Value(ByteStream::from_fd(std::move(fd), ByteStream::Mode::duplex));
+      case descriptors::form::read_only_stream:
+        return Value(ByteStream::from_fd(std::move(fd), ByteStream::Mode::read_only));
+      default:
+        return Value(ByteStream::from_fd(std::move(fd), ByteStream::Mode::write_only));
+    }
+  }
+
   Value fail(std::error_code& ec, std::string why) {
     if (!ec) ec = errc::protocol_error;
     detail_ = std::move(why);
@@ -257,6 +329,7 @@ class channel_session::decoder final : public ExtensionHook {
   channel_session& s_;
   std::error_code error_;
   std::string detail_;
+  std::size_t fds_ = 0;  // descriptors named by the message so far
 };
 
 std::shared_ptr<endpoint> channel_session::claim_ref(std::uint64_t ref, int kind,
@@ -290,6 +363,12 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
     if (done) defer([done = std::move(done), ec = end_error()] { done(ec); });
     return;
   }
+  // Whether a descriptor goes as a descriptor or as a byte stream depends on
+  // the peer, known from its first frame. Later messages keep their order.
+  if (fd_passing_ == fd_passing::undecided && (!undecided_.empty() || holds_descriptor(value))) {
+    undecided_.push_back({parent, std::make_shared<Value>(std::move(value)), std::move(done)});
+    return;
+  }
   encoder hook(*this, *parent);
   std::vector<std::uint8_t> bytes;
   std::error_code ec;
@@ -301,9 +380,14 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
   if (ec) defer([rest = std::make_shared<Value>(std::move(value))] {});
   if (ec) {
     hook.abandon();
+    if (!hook.detail().empty())
+      note_error("message on stream " + std::to_string(parent->id()) + ": " + hook.detail());
     if (done) defer([done = std::move(done), ec] { done(ec); });
     return;
   }
+  // Before the bytes: the write that carries them carries these too.
+  for (auto& fd : hook.descriptors()) outgoing_fds_.push_back(std::move(fd));
+  fds_sent_ += hook.descriptors().size();
   bool v01 = engine_->wire_dialect() == dialect::v0_1;
   submit(parent, std::move(bytes), false, v01, std::move(done));
   for (auto& action : hook.take_actions()) defer(std::move(action));

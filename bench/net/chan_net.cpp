@@ -1,0 +1,263 @@
+// The workloads over a libchan session, written as an application would
+// write them with the blocking API. The client dials and sends; the
+// receiving side times, then answers on a channel it opens ("ack") so that
+// the sender does not end the session before everything arrived.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "chan_messages.hpp"
+#include "chan_workloads.hpp"
+
+namespace netbench::chan {
+namespace {
+
+using libchan::Binary;
+using libchan::Value;
+
+constexpr std::size_t bulk_chunk = 256u << 10;
+constexpr std::size_t channel_message = 64;
+
+// Plain receive(), as an application would call it (receive_for skips the
+// fast path for a message that is already there); alarm() bounds the wait.
+// A failure names the session's reason too, e.g. the limit it broke.
+template <class T>
+T must_receive(const Options& o, const libchan::Session& s, const char* side,
+               libchan::Receiver<T>& rx) {
+  std::error_code ec;
+  auto v = rx.receive(ec);
+  if (ec) fail(o, side, "receive: " + ec.message() + " (session: " + s.error_message() + ")");
+  if (!v) fail(o, side, "the channel ended early (session: " + s.error_message() + ")");
+  return std::move(*v);
+}
+
+template <class T = Value>
+libchan::Receiver<T> must_accept(const Options& o, const char* side, libchan::Session& s) {
+  std::error_code ec;
+  auto rx = s.accept_receiver_for<T>(o.timeout, ec);
+  if (ec || !rx) fail(o, side, "accept_receiver: " + (ec ? ec.message() : s.error_message()));
+  return rx;
+}
+
+void send_ack(libchan::Session& s) { s.open_sender().send(Value(true)); }
+
+void wait_ack(const Options& o, libchan::Session& s) {
+  auto rx = must_accept(o, "client", s);
+  must_receive(o, s, "client", rx);
+}
+
+void serve_oneway(const Options& o, libchan::Session& s) {
+  auto rx = must_accept<Payload>(o, "server", s);
+  Clock::time_point start;
+  for (std::uint64_t i = 0; i < o.count; ++i) {
+    if (must_receive(o, s, "server", rx).payload.bytes.size() != o.size)
+      fail(o, "server", "message of the wrong size");
+    if (i == 0) start = Clock::now();
+  }
+  report_throughput(o, o.count - 1, start);
+  send_ack(s);
+}
+
+void drive_oneway(const Options& o, libchan::Session& s) {
+  auto payload = make_payload(o.size);
+  auto tx = s.open_sender<Payload>();
+  for (std::uint64_t i = 0; i < o.count; ++i) tx.send(Payload{Binary{payload}});
+  wait_ack(o, s);
+}
+
+void serve_pingpong(const Options& o, libchan::Session& s) {
+  auto rx = must_accept<Payload>(o, "server", s);
+  auto tx = s.open_sender<Payload>();
+  for (std::uint64_t i = 0; i < warmup_count(o) + o.count; ++i)
+    tx.send(must_receive(o, s, "server", rx));
+}
+
+void drive_pingpong(const Options& o, libchan::Session& s) {
+  auto payload = make_payload(o.size);
+  auto tx = s.open_sender<Payload>();
+  libchan::Receiver<Payload> rx;
+  Latencies lat(o.count);
+  auto warm = warmup_count(o);
+  Clock::time_point start;
+  for (std::uint64_t i = 0; i < warm + o.count; ++i) {
+    if (i == warm) start = Clock::now();
+    auto t0 = Clock::now();
+    tx.send(Payload{Binary{payload}});
+    if (!rx) rx = must_accept<Payload>(o, "client", s);  // the server opens it on our first ping
+    if (must_receive(o, s, "client", rx).payload.bytes.size() != o.size)
+      fail(o, "client", "reply of the wrong size");
+    if (i >= warm) lat.add(Clock::now() - t0);
+  }
+  lat.report(o, Clock::now() - start);
+}
+
+void serve_reqrep(const Options& o, libchan::Session& s) {
+  auto rx = must_accept<Request>(o, "server", s);
+  std::error_code ec;
+  while (auto req = rx.receive(ec)) req->ret.send(Reply{std::move(req->payload)});
+  if (ec) fail(o, "server", "receive: " + ec.message() + " (session: " + s.error_message() + ")");
+}
+
+void drive_reqrep(const Options& o, libchan::Session& s) {
+  auto payload = make_payload(o.size);
+  auto tx = s.open_sender<Request>();
+  Latencies lat(o.count);
+  auto warm = warmup_count(o);
+  Clock::time_point start;
+  for (std::uint64_t i = 0; i < warm + o.count; ++i) {
+    if (i == warm) start = Clock::now();
+    auto t0 = Clock::now();
+    auto [reply_rx, reply_tx] = libchan::buffered_pipe<Reply>(1);
+    tx.send(Request{Binary{payload}, std::move(reply_tx)});
+    if (must_receive(o, s, "client", reply_rx).payload.bytes.size() != o.size)
+      fail(o, "client", "reply of the wrong size");
+    if (i >= warm) lat.add(Clock::now() - t0);
+  }
+  lat.report(o, Clock::now() - start);
+  // The server ends the session once it has seen the end of the requests;
+  // closing ours right after tx.close() can cut that end off.
+  tx.close();
+  wait_for_end(o, s);
+}
+
+void serve_bulk(const Options& o, libchan::Session& s) {
+  auto rx = must_accept<BulkRequest>(o, "server", s);
+  auto req = must_receive(o, s, "server", rx);
+  std::vector<std::byte> buf(bulk_chunk);
+  std::uint64_t total = 0, first = 0;
+  Clock::time_point start;
+  while (std::size_t n = req.data.read_some(buf)) {
+    if (total == 0) {
+      start = Clock::now();
+      first = n;
+    }
+    total += n;
+  }
+  if (total != o.count) fail(o, "server", "the stream ended after " + std::to_string(total));
+  report_bulk(o, total - first, start);
+  req.done.send(Value(true));
+}
+
+void drive_bulk(const Options& o, libchan::Session& s) {
+  auto tx = s.open_sender<BulkRequest>();
+  auto [mine, theirs] = libchan::stream_pair();
+  auto [done_rx, done_tx] = libchan::pipe<Value>();
+  // Read-only for the server: the bytes flow one way.
+  libchan::ByteStream readable(theirs.release(), libchan::ByteStream::Mode::read_only);
+  tx.send(BulkRequest{std::move(readable), std::move(done_tx)});
+  auto chunk = make_payload(bulk_chunk);
+  for (std::uint64_t sent = 0; sent < o.count;) {
+    auto n = std::min<std::uint64_t>(chunk.size(), o.count - sent);
+    mine.write(std::as_bytes(std::span(chunk.data(), n)));
+    sent += n;
+  }
+  mine.close_write();
+  must_receive(o, s, "client", done_rx);
+}
+
+// channels: o.size channels on one session. Setting up (open, accept, one
+// hello each) is timed apart from the messages, which the client sends
+// round-robin over all channels once the server says go.
+void serve_channels(const Options& o, libchan::Session& s) {
+  std::size_t n = o.size;
+  std::uint64_t per_channel = std::max<std::uint64_t>(1, o.count / n);
+  std::vector<libchan::Receiver<Payload>> rx;
+  rx.reserve(n);
+  auto setup_start = Clock::now();
+  for (std::size_t i = 0; i < n; ++i) {
+    rx.push_back(must_accept<Payload>(o, "server", s));
+    must_receive(o, s, "server", rx.back());
+  }
+  print_result(o, "server", "setup_ms",
+               std::chrono::duration<double, std::milli>(Clock::now() - setup_start).count(), "ms");
+  auto go = s.open_sender();
+  auto start = Clock::now();
+  go.send(Value(true));
+  for (std::uint64_t r = 0; r < per_channel; ++r)
+    for (auto& c : rx) must_receive(o, s, "server", c);
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  print_result(o, "server", "msgs_per_s", static_cast<double>(per_channel * n) / secs, "msg/s");
+  go.send(Value(true));
+}
+
+void drive_channels(const Options& o, libchan::Session& s) {
+  std::size_t n = o.size;
+  std::uint64_t per_channel = std::max<std::uint64_t>(1, o.count / n);
+  auto payload = make_payload(channel_message);
+  std::vector<libchan::Sender<Payload>> tx;
+  tx.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    tx.push_back(s.open_sender<Payload>());
+    tx.back().send(Payload{Binary{payload}});
+  }
+  auto go = must_accept(o, "client", s);
+  must_receive(o, s, "client", go);
+  for (std::uint64_t r = 0; r < per_channel; ++r)
+    for (auto& c : tx) c.send(Payload{Binary{payload}});
+  must_receive(o, s, "client", go);
+}
+
+// fds: one descriptor per message. Until descriptors pass over unix
+// sessions, an Fd arrives as a byte stream: then the row is n/a.
+void serve_fds(const Options& o, libchan::Session& s) {
+  auto rx = must_accept(o, "server", s);
+  Clock::time_point start;
+  for (std::uint64_t i = 0; i < o.count; ++i) {
+    Value m = must_receive(o, s, "server", rx);
+    Value* fd = m.find("fd");
+    if (!fd) fail(o, "server", "a message without its fd");
+    if (fd->kind() != Value::Kind::fd) {
+      print_unsupported(o, "server",
+                        std::string("an Fd arrived as a ") + Value::kind_name(fd->kind()) +
+                            ", not as a descriptor");
+      return s.close();  // the client's sends fail and it stops
+    }
+    fd->take_fd().reset();
+    if (i == 0) start = Clock::now();
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  print_result(o, "server", "fds_per_s", static_cast<double>(o.count - 1) / secs, "fd/s");
+  send_ack(s);
+}
+
+void drive_fds(const Options& o, libchan::Session& s) {
+  libchan::Fd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!devnull) fail(o, "client", "cannot open /dev/null");
+  auto tx = s.open_sender();
+  std::error_code ec;
+  for (std::uint64_t i = 0; i < o.count && !ec; ++i)
+    tx.send(libchan::make_map("fd", devnull.duplicate()), ec);
+  // The server stops early when descriptors do not pass; it reports why.
+  if (ec) return wait_for_end(o, s);
+  wait_ack(o, s);
+}
+
+}  // namespace
+
+void wait_for_end(const Options& o, libchan::Session& s) {
+  std::error_code ec;
+  while (s.accept_receiver_for(o.timeout, ec)) {
+  }
+}
+
+void serve(const Options& o, libchan::Session& s) {
+  const auto& w = o.workload;
+  if (w == "oneway") serve_oneway(o, s);
+  if (w == "pingpong") serve_pingpong(o, s);
+  if (w == "reqrep_nested") serve_reqrep(o, s);
+  if (w == "bulk") serve_bulk(o, s);
+  if (w == "channels") serve_channels(o, s);
+  if (w == "fds") serve_fds(o, s);
+  if (w != "reqrep_nested") wait_for_end(o, s);
+}
+
+void drive(const Options& o, libchan::Session& s) {
+  const auto& w = o.workload;
+  if (w == "oneway") drive_oneway(o, s);
+  if (w == "pingpong") drive_pingpong(o, s);
+  if (w == "reqrep_nested") drive_reqrep(o, s);
+  if (w == "bulk") drive_bulk(o, s);
+  if (w == "channels") drive_channels(o, s);
+  if (w == "fds") drive_fds(o, s);
+}
+
+}  // namespace netbench::chan

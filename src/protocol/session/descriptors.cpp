@@ -1,0 +1,138 @@
+// Descriptor passing in the session: deciding whether the peer takes
+// descriptors, handing ours to the driver with the bytes that name them,
+// and keeping the ones received until a message names them.
+#include "session/descriptors.hpp"
+
+#include "libchan/value.hpp"
+#include "session/channel_session.hpp"
+
+namespace libchan::detail::session {
+
+bool holds_descriptor(const Value& v) noexcept {
+  switch (v.kind()) {
+    case Value::Kind::fd:
+      return true;
+    case Value::Kind::stream: {
+      const auto& impl = std::get<ByteStream>(v.data()).impl();
+      return impl && impl->native_handle() >= 0;
+    }
+    case Value::Kind::array:
+      for (const auto& e : v.as_array())
+        if (holds_descriptor(e)) return true;
+      return false;
+    case Value::Kind::map:
+      for (const auto& e : v.as_map())
+        if (holds_descriptor(e.key) || holds_descriptor(e.value)) return true;
+      return false;
+    default:
+      return false;
+  }
+}
+
+void channel_session::on_peer_settings(const spdy::settings_frame& f) {
+  if (fd_passing_ != fd_passing::undecided) return;
+  const auto* e = f.find(static_cast<spdy::setting_id>(descriptors::setting_id));
+  decide_descriptors(e && e->value == descriptors::version);
+}
+
+void channel_session::watch_first_frame(std::span<const std::uint8_t> taken) {
+  while (first_frame_bytes_ < sizeof first_frame_ && !taken.empty()) {
+    first_frame_[first_frame_bytes_++] = taken.front();
+    taken = taken.subspan(1);
+  }
+  if (first_frame_bytes_ < sizeof first_frame_) return;
+  // A peer that announces does so in its first frame; once that frame is
+  // whole, on_peer_settings decides. Any other first frame: it never will.
+  constexpr auto settings = static_cast<std::uint16_t>(spdy::frame_type::settings);
+  const bool is_settings = first_frame_[0] == (0x80 | spdy::protocol_version >> 8) &&
+                           first_frame_[1] == (spdy::protocol_version & 0xFF) &&
+                           first_frame_[2] == settings >> 8 && first_frame_[3] == (settings & 0xFF);
+  if (!is_settings) decide_descriptors(false);
+}
+
+void channel_session::decide_descriptors(bool on) {
+  if (fd_passing_ != fd_passing::undecided) return;
+  fd_passing_ = on ? fd_passing::on : fd_passing::off;
+  // Now the waiting messages can be encoded, in the order they were sent.
+  for (auto& u : std::exchange(undecided_, {})) {
+    if (u.value)
+      send_message(u.ep, std::move(*u.value), std::move(u.done));
+    else
+      submit(u.ep, {}, true, false, nullptr);
+  }
+}
+
+void channel_session::close_channel(const std::shared_ptr<endpoint>& ep) {
+  for (const auto& u : undecided_) {
+    if (u.ep == ep) {
+      undecided_.push_back({ep, nullptr, nullptr});
+      return;
+    }
+  }
+  submit(ep, {}, true, false, nullptr);
+}
+
+bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t max,
+                                  std::vector<outgoing_descriptor>& fds, std::size_t max_fds) {
+  std::vector<std::function<void()>> work;
+  {
+    owner_lock lock(*this);
+    auto pending = engine_->pending_output();
+    if (pending.empty()) return false;
+    std::size_t n = std::min(pending.size(), max);
+    // Every descriptor queued so far belongs to a message whose bytes are
+    // not in the output yet, or are among the bytes taken now: all of them
+    // go with this write, the latest.
+    if (!outgoing_fds_.empty()) {
+      const std::size_t room = max_fds > fds.size() ? max_fds - fds.size() : 0;
+      if (outgoing_fds_.size() > room) {
+        // The bytes might name descriptors past the room of this write: end
+        // it here, or send a first share of them with a single byte.
+        if (!out.empty() || room == 0) return false;
+        n = 1;
+      }
+      for (std::size_t i = 0; i < room && !outgoing_fds_.empty(); ++i) {
+        fds.push_back(std::move(outgoing_fds_.front()));
+        outgoing_fds_.pop_front();
+      }
+    }
+    out.insert(out.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+    engine_->consume_output(n);
+    work.swap(deferred_);
+  }
+  if (!work.empty()) finish_unlocked(work);
+  return true;
+}
+
+void channel_session::receive_descriptors(std::vector<Fd>& fds) {
+  run([&] {
+    // Not announced, or too late: nobody will name them.
+    if (!opts_.pass_descriptors || ended_) return;
+    for (auto& fd : fds) unclaimed_fds_.emplace(fds_received_++, std::move(fd));
+    if (unclaimed_fds_.size() <= opts_.max_unclaimed_fds) return;
+    std::string why = "peer sent " + std::to_string(unclaimed_fds_.size()) +
+                      " descriptors that no message named, more than max_unclaimed_fds (" +
+                      std::to_string(opts_.max_unclaimed_fds) + ")";
+    note_error(why);
+    engine_->shutdown();
+    end_session(make_error_code(errc::limit_exceeded), why);
+  });
+  fds.clear();  // closes what was not kept
+}
+
+Fd channel_session::claim_descriptor(std::uint64_t index, std::error_code& ec, std::string& why) {
+  auto it = unclaimed_fds_.find(index);
+  if (it == unclaimed_fds_.end()) {
+    ec = errc::protocol_error;
+    why = "descriptor " + std::to_string(index) +
+          (index < fds_received_
+               ? " named twice"
+               : " named before it arrived (" + std::to_string(fds_received_) + " received)");
+    return {};
+  }
+  Fd fd = std::move(it->second);
+  unclaimed_fds_.erase(it);
+  return fd;
+}
+
+}  // namespace libchan::detail::session

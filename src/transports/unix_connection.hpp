@@ -1,0 +1,111 @@
+// A Unix stream socket connection that also passes descriptors (SCM_RIGHTS).
+// Asio has no sendmsg/recvmsg with ancillary data: the system calls are the
+// platform layer's, run non-blocking when Asio's reactor says the socket is
+// ready.
+#pragma once
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <vector>
+
+#include "platform/fd_passing.hpp"
+#include "transports/socket_connection.hpp"
+
+namespace libchan::detail::io {
+
+class unix_connection final : public socket_connection<boost::asio::local::stream_protocol> {
+ public:
+  using socket_connection::socket_connection;
+
+  bool can_pass_descriptors() const override { return true; }
+
+  void async_write_with_descriptors(std::span<const boost::asio::const_buffer> buffers,
+                                    std::span<const int> fds, io_handler done) override {
+    if (fds.empty()) return async_write(buffers, std::move(done));
+    out_.assign(buffers.begin(), buffers.end());
+    out_fds_.assign(fds.begin(), fds.end());
+    write_done_ = std::move(done);
+    send_first(true);
+  }
+
+  void async_read_some_with_descriptors(boost::asio::mutable_buffer buffer, std::vector<Fd>& fds,
+                                        io_handler done) override {
+    in_ = buffer;
+    in_fds_ = &fds;
+    read_done_ = std::move(done);
+    receive(true);
+  }
+
+ private:
+  // The descriptors go with the first bytes the socket takes; the rest of
+  // the bytes follow as a plain write.
+  void send_first(bool initiating) {
+    std::vector<platform::send_piece> pieces;
+    pieces.reserve(out_.size());
+    for (const auto& b : out_) pieces.push_back({b.data(), b.size()});
+    std::error_code ec;
+    std::size_t n = platform::send_with_descriptors(socket().native_handle(), pieces, out_fds_, ec);
+    if (ec == std::errc::operation_would_block) {
+      socket().async_wait(socket_type::wait_write, [this](const boost::system::error_code& e) {
+        if (e) return complete_write(to_std(e), 0, false);
+        send_first(false);
+      });
+      return;
+    }
+    if (ec) return complete_write(ec, 0, initiating);
+    sent_ = n;
+    skip(out_, n);
+    if (out_.empty()) return complete_write({}, sent_, initiating);
+    async_write(out_,
+                [this](std::error_code e, std::size_t m) { complete_write(e, sent_ + m, false); });
+  }
+
+  void complete_write(std::error_code ec, std::size_t n, bool initiating) {
+    auto done = std::move(write_done_);
+    // Never inside the call that started the operation.
+    if (initiating)
+      boost::asio::post(get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
+    else
+      done(ec, n);
+  }
+
+  void receive(bool initiating) {
+    std::error_code ec;
+    std::span<std::byte> buffer(static_cast<std::byte*>(in_.data()), in_.size());
+    std::size_t n =
+        platform::receive_with_descriptors(socket().native_handle(), buffer, *in_fds_, ec);
+    if (ec == std::errc::operation_would_block) {
+      socket().async_wait(socket_type::wait_read, [this](const boost::system::error_code& e) {
+        if (e) return complete_read(to_std(e), 0, false);
+        receive(false);
+      });
+      return;
+    }
+    complete_read(ec, n, initiating);
+  }
+
+  void complete_read(std::error_code ec, std::size_t n, bool initiating) {
+    auto done = std::move(read_done_);
+    if (initiating)
+      boost::asio::post(get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
+    else
+      done(ec, n);
+  }
+
+  // Drops the first `n` bytes of a gathered buffer sequence.
+  static void skip(std::vector<boost::asio::const_buffer>& buffers, std::size_t n) {
+    std::size_t whole = 0;
+    while (whole < buffers.size() && n >= buffers[whole].size()) n -= buffers[whole++].size();
+    buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
+    if (!buffers.empty()) buffers.front() += n;
+  }
+
+  std::vector<boost::asio::const_buffer> out_;
+  std::vector<int> out_fds_;
+  std::size_t sent_ = 0;
+  io_handler write_done_;
+  boost::asio::mutable_buffer in_;
+  std::vector<Fd>* in_fds_ = nullptr;
+  io_handler read_done_;
+};
+
+}  // namespace libchan::detail::io

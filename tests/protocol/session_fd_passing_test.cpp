@@ -1,0 +1,319 @@
+// Descriptor passing in the session layer, against a scripted peer: the
+// announcement in SETTINGS, the decision from the peer's first frame,
+// messages that wait for it, descriptors named by index, and the limits.
+// Descriptors are real (pipes) but no socket carries them: the test hands
+// them to the session as a driver would.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "session/descriptors.hpp"
+#include "session_test_support.hpp"
+
+namespace {
+
+using namespace session_test;
+using libchan::errc;
+using libchan::Fd;
+namespace descriptors = session::descriptors;
+
+struct pipe_ends {
+  Fd read, write;
+};
+
+pipe_ends make_pipe() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+    throw std::system_error(errno, std::system_category());
+  return {Fd(p[0]), Fd(p[1])};
+}
+
+// True once every copy of the pipe's write end is closed (no waiting: the
+// session closes descriptors synchronously).
+bool writers_closed(const pipe_ends& p) {
+  char c;
+  return ::read(p.read.get(), &c, 1) == 0;
+}
+
+// ext 32 as ext8: [form][index, 4 bytes].
+bytes descriptor_ref(descriptors::form form, std::uint32_t index) {
+  return {0xc7,
+          5,
+          static_cast<std::uint8_t>(descriptors::ext_type),
+          static_cast<std::uint8_t>(form),
+          static_cast<std::uint8_t>(index >> 24),
+          static_cast<std::uint8_t>(index >> 16),
+          static_cast<std::uint8_t>(index >> 8),
+          static_cast<std::uint8_t>(index)};
+}
+
+session::options passing() {
+  session::options o;
+  o.pass_descriptors = true;
+  return o;
+}
+
+void peer_settings(scripted_session& t, bool announce) {
+  spdy::settings_frame f;
+  f.entries.push_back(
+      {static_cast<std::uint32_t>(spdy::setting_id::initial_window_size), 0, 1u << 20});
+  if (announce) f.entries.push_back({descriptors::setting_id, 0, descriptors::version});
+  spdy::pack(t.peer.out, f);
+  t.send();
+}
+
+bool announced(const scripted_session& t) {
+  auto settings = frames_of<spdy::settings_frame>(t.frames());
+  if (settings.empty()) return false;
+  const auto* e = settings.front().find(static_cast<spdy::setting_id>(descriptors::setting_id));
+  return e && e->value == descriptors::version;
+}
+
+// Hands descriptors to the session as a driver does after a read.
+void arrive(scripted_session& t, std::vector<Fd> fds) { t.s->receive_descriptors(fds); }
+
+TEST(SessionFdPassing, AnnouncesOnlyWhenAsked) {
+  scripted_session with(passing());
+  EXPECT_TRUE(announced(with));
+  scripted_session without;
+  EXPECT_FALSE(announced(without));
+}
+
+TEST(SessionFdPassing, DecidedByThePeersFirstFrame) {
+  scripted_session yes(passing());
+  EXPECT_FALSE(yes.s->passes_descriptors());
+  peer_settings(yes, true);
+  EXPECT_TRUE(yes.s->passes_descriptors());
+
+  scripted_session other_settings(passing());
+  peer_settings(other_settings, false);
+  EXPECT_FALSE(other_settings.s->passes_descriptors());
+
+  // Go sends no SETTINGS: its first frame decides, and a later announcement
+  // is too late.
+  scripted_session go(passing());
+  go.peer.ping(2);
+  go.send();
+  peer_settings(go, true);
+  EXPECT_FALSE(go.s->passes_descriptors());
+}
+
+// Completed by the session, on the thread that completes the send.
+struct send_probe final : libchan::detail::send_waiter {
+  void complete(std::error_code e) override {
+    sent = true;
+    result = e;
+  }
+  bool sent = false;
+  std::error_code result;
+};
+
+// A message with a descriptor on a channel we opened, sent before the peer
+// said anything: it waits, then goes as the peer's first frame allows.
+struct early_send {
+  explicit early_send(session::options opts = passing()) : t(opts) {
+    std::error_code ec;
+    tx = t.s->open_sender(ec);
+    EXPECT_FALSE(ec);
+    t.drain();
+    auto [r, w] = make_pipe();
+    reader = std::move(r);
+    tx.impl()->start_send(libchan::make_map("w", std::move(w)), probe);
+    tx.close();
+    t.drain();
+  }
+  std::vector<spdy::data_frame> data() { return frames_of<spdy::data_frame>(t.frames()); }
+
+  scripted_session t;
+  libchan::Sender<Value> tx;
+  Fd reader;
+  send_probe probe;
+};
+
+TEST(SessionFdPassing, MessagesWaitForThePeersFirstFrame) {
+  early_send e;
+  EXPECT_FALSE(e.probe.sent);
+  EXPECT_TRUE(e.data().empty()) << "nothing goes before the peer's first frame, not even the FIN";
+  peer_settings(e.t, true);
+  EXPECT_TRUE(e.probe.sent);
+  EXPECT_FALSE(e.probe.result);
+  auto data = e.data();
+  ASSERT_EQ(data.size(), 2u);  // the message, then the FIN behind it
+  const bytes expected_leaf = descriptor_ref(descriptors::form::fd, 0);
+  std::string payload = text_of(data[0].payload);
+  EXPECT_NE(payload.find(text_of(expected_leaf)), std::string::npos);
+  EXPECT_TRUE(data[1].fin());
+  // The descriptor waits for the write that carries those bytes.
+  EXPECT_EQ(e.t.diag().outgoing_fds, 1u);
+}
+
+TEST(SessionFdPassing, PeerWithoutItGetsAByteStream) {
+  early_send e;
+  peer_settings(e.t, false);
+  EXPECT_TRUE(e.probe.sent);
+  auto data = e.data();
+  ASSERT_FALSE(data.empty());
+  // v0.2's duplex stream reference (ext 1) instead, and no descriptor.
+  EXPECT_EQ(text_of(data[0].payload).find(static_cast<char>(descriptors::ext_type)),
+            std::string::npos);
+  EXPECT_EQ(e.t.diag().outgoing_fds, 0u);
+  auto syns = frames_of<spdy::syn_stream_frame>(e.t.frames());
+  EXPECT_EQ(syns.size(), 2u);  // the channel and the stream standing in for the pipe
+}
+
+TEST(SessionFdPassing, EndBeforeTheDecisionFailsWaitingSends) {
+  early_send e;
+  e.t.s->close();
+  EXPECT_TRUE(e.probe.sent);
+  EXPECT_EQ(e.probe.result, errc::disconnected);
+}
+
+TEST(SessionFdPassing, DescriptorsGoWithTheFirstWriteThatMayNameThem) {
+  early_send e;
+  peer_settings(e.t, true);
+  // Three more; a write takes at most two, and the bytes after the first
+  // one may name the third.
+  std::vector<libchan::Sender<Value>> senders;
+  send_probe probes[3];
+  for (auto& probe : probes) {
+    auto p = make_pipe();
+    std::error_code ec;
+    senders.push_back(e.t.s->open_sender(ec));
+    senders.back().impl()->start_send(Value(std::move(p.write)), probe);
+    EXPECT_TRUE(probe.sent && !probe.result) << probe.result.message();
+  }
+  std::vector<std::uint8_t> out;
+  std::vector<session::outgoing_descriptor> fds;
+  ASSERT_TRUE(e.t.s->take_output(out, SIZE_MAX, fds, 2));
+  EXPECT_EQ(fds.size(), 2u);
+  EXPECT_EQ(out.size(), 1u) << "a first share of the descriptors goes with one byte";
+  EXPECT_FALSE(e.t.s->take_output(out, SIZE_MAX, fds, 2)) << "this write is full";
+  out.clear();
+  fds.clear();
+  ASSERT_TRUE(e.t.s->take_output(out, SIZE_MAX, fds, 2));
+  EXPECT_EQ(fds.size(), 2u);
+  EXPECT_GT(out.size(), 1u);
+  EXPECT_EQ(e.t.diag().outgoing_fds, 0u);
+}
+
+TEST(SessionFdPassing, MessagesNameReceivedDescriptorsByIndex) {
+  scripted_session t(passing());
+  auto first = make_pipe();
+  auto second = make_pipe();
+  std::vector<Fd> fds;
+  fds.push_back(std::move(first.write));
+  fds.push_back(std::move(second.write));
+  arrive(t, std::move(fds));
+  EXPECT_EQ(t.diag().unclaimed_fds, 2u);
+  t.peer.channel(1, 2);
+  t.data(1, mp::map({{"a", descriptor_ref(descriptors::form::fd, 1)},
+                     {"b", descriptor_ref(descriptors::form::write_only_stream, 0)}}));
+  t.send();
+  auto rx = t.accept();
+  ASSERT_TRUE(rx);
+  auto m = poll(*rx);
+  ASSERT_TRUE(m.ready && m.value) << m.ec.message();
+  EXPECT_EQ(t.diag().unclaimed_fds, 0u);
+  Value* a = m.value->find("a");
+  Value* b = m.value->find("b");
+  ASSERT_EQ(a->kind(), Value::Kind::fd);
+  ASSERT_EQ(b->kind(), Value::Kind::stream);
+  EXPECT_EQ(b->take_stream().mode(), libchan::ByteStream::Mode::write_only);
+  EXPECT_TRUE(writers_closed(first)) << "the stream closed with its ByteStream";
+  ASSERT_EQ(::write(a->take_fd().get(), "x", 1), 1);
+  char c = 0;
+  EXPECT_EQ(::read(second.read.get(), &c, 1), 1);
+  EXPECT_EQ(c, 'x');
+}
+
+void expect_channel_error(scripted_session& t, stream_id id, std::uint64_t ref, std::uint32_t index,
+                          std::string_view why) {
+  t.peer.channel(id, ref);
+  t.data(id, mp::map({{"fd", descriptor_ref(descriptors::form::fd, index)}}));
+  t.send();
+  auto rx = t.accept();
+  ASSERT_TRUE(rx);
+  auto m = poll(*rx);
+  ASSERT_TRUE(m.ready);
+  EXPECT_FALSE(m.value);
+  EXPECT_EQ(m.ec, errc::protocol_error);
+  EXPECT_NE(t.diag().last_error.find(why), std::string::npos) << t.diag().last_error;
+}
+
+TEST(SessionFdPassing, BadIndexesFailTheChannel) {
+  scripted_session t(passing());
+  auto p = make_pipe();
+  std::vector<Fd> fds;
+  fds.push_back(std::move(p.write));
+  arrive(t, std::move(fds));
+  expect_channel_error(t, 1, 2, 3, "named before it arrived");
+  t.peer.channel(3, 3);
+  t.data(3, mp::map({{"fd", descriptor_ref(descriptors::form::fd, 0)}}));
+  t.send();
+  auto first = t.accept();
+  ASSERT_TRUE(first && poll(*first).value);
+  expect_channel_error(t, 5, 4, 0, "named twice");
+}
+
+TEST(SessionFdPassing, TooManyInOneMessageCloseWithIt) {
+  auto opts = passing();
+  opts.max_fds_per_message = 1;
+  scripted_session t(opts);
+  auto p1 = make_pipe();
+  auto p2 = make_pipe();
+  std::vector<Fd> fds;
+  fds.push_back(std::move(p1.write));
+  fds.push_back(std::move(p2.write));
+  arrive(t, std::move(fds));
+  t.peer.channel(1, 2);
+  t.data(1, mp::map({{"a", descriptor_ref(descriptors::form::fd, 0)},
+                     {"b", descriptor_ref(descriptors::form::fd, 1)}}));
+  t.send();
+  auto rx = t.accept();
+  ASSERT_TRUE(rx);
+  auto m = poll(*rx);
+  ASSERT_TRUE(m.ready);
+  EXPECT_EQ(m.ec, errc::limit_exceeded);
+  EXPECT_NE(t.diag().last_error.find("max_fds_per_message (1)"), std::string::npos)
+      << t.diag().last_error;
+  EXPECT_EQ(t.diag().unclaimed_fds, 0u);
+  EXPECT_TRUE(writers_closed(p1));
+  EXPECT_TRUE(writers_closed(p2));
+}
+
+TEST(SessionFdPassing, UnclaimedDescriptorsAreBounded) {
+  auto opts = passing();
+  opts.max_unclaimed_fds = 3;
+  scripted_session t(opts);
+  std::vector<pipe_ends> pipes;
+  for (int i = 0; i < 4; ++i) {
+    pipes.push_back(make_pipe());
+    std::vector<Fd> one;
+    one.push_back(std::move(pipes.back().write));
+    arrive(t, std::move(one));
+  }
+  EXPECT_EQ(t.s->end_reason(), errc::limit_exceeded);
+  EXPECT_NE(t.s->end_detail().find("max_unclaimed_fds (3)"), std::string::npos)
+      << t.s->end_detail();
+  for (auto& p : pipes) EXPECT_TRUE(writers_closed(p));
+}
+
+TEST(SessionFdPassing, NotAnnouncedMeansNotTaken) {
+  scripted_session t;
+  auto p = make_pipe();
+  std::vector<Fd> fds;
+  fds.push_back(std::move(p.write));
+  arrive(t, std::move(fds));
+  EXPECT_EQ(t.diag().unclaimed_fds, 0u);
+  EXPECT_TRUE(writers_closed(p));
+  // And the extension is unknown to a session that did not announce it.
+  t.peer.channel(1, 2);
+  t.data(1, mp::map({{"fd", descriptor_ref(descriptors::form::fd, 0)}}));
+  t.send();
+  auto rx = t.accept();
+  ASSERT_TRUE(rx);
+  EXPECT_EQ(poll(*rx).ec, errc::protocol_error);
+}
+
+}  // namespace
