@@ -145,7 +145,7 @@ class TransportRegistry {
  public:
   /// An empty registry.
   TransportRegistry() = default;
-  /// A registry holding the built-in transports: tcp and unix.
+  /// A registry holding the built-in transports: tcp, unix, tls, ws, wss.
   static TransportRegistry defaults();
 
   /// Registers (or replaces) the transport for `scheme` (lower case letters,

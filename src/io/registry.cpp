@@ -88,7 +88,15 @@ void report(const failure& f, std::error_code* ec) {
     *ec = f.ec;
     return;
   }
-  if (f.ec) throw std::system_error(f.ec, f.what);
+  if (!f.ec) return;
+  // std::system_error appends ": " + the code's message; words that already
+  // end with it (most do, e.g. "dial tcp://h:1: Connection refused") would
+  // say it twice.
+  std::string what = f.what;
+  const std::string tail = ": " + f.ec.message();
+  if (what.size() >= tail.size() && what.compare(what.size() - tail.size(), tail.size(), tail) == 0)
+    what.resize(what.size() - tail.size());
+  throw std::system_error(f.ec, what);
 }
 
 }  // namespace detail::io

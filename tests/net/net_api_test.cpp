@@ -57,6 +57,8 @@ TEST(NetDial, ConnectionRefusedIsAClearError) {
   auto [code, what] = thrown([&] { libchan::dial(url); });
   EXPECT_EQ(code, std::errc::connection_refused);
   EXPECT_THAT(what, HasSubstr("dial " + url));
+  const std::string reason = std::make_error_code(std::errc::connection_refused).message();
+  EXPECT_EQ(what.find(reason), what.rfind(reason)) << "said once: " << what;
 }
 
 TEST(NetDial, MissingUnixSocketIsAClearError) {
