@@ -179,7 +179,8 @@ TEST(RexecClient, ReportsAServerLostMidCommand) {
   Process server(server_exe, {"--listen", "tcp://127.0.0.1:0"});
   auto url = line_after(server, "listening on ");
   ASSERT_FALSE(url.empty()) << server.err();
-  Process c(client_exe, {url, "sh", "-c", "echo started; exec sleep 10"});
+  // cat ends by itself once the server, which holds its input, is gone.
+  Process c(client_exe, {url, "sh", "-c", "echo started; exec cat"});
   ASSERT_TRUE(c.wait_for_stdout("started\n", 10s)) << c.err();
   ::kill(server.pid(), SIGKILL);
   auto r = c.wait(10s);

@@ -44,7 +44,15 @@ class Forwarder {
   awaitable<void> accept_connections(tcp::acceptor& acceptor) {
     auto ex = co_await asio::this_coro::executor;
     for (;;) {
-      auto client = co_await acceptor.async_accept(use_awaitable);
+      boost::system::error_code ec;
+      auto client = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        // Out of descriptors, say: keep serving the open connections.
+        log_line("cannot accept a connection: " + ec.message());
+        asio::steady_timer pause(ex, 100ms);
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
       asio::co_spawn(ex, forward_one(std::move(client)), asio::detached);
     }
   }
