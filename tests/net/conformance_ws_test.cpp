@@ -2,7 +2,7 @@
 // and wss with mutual authentication.
 #include "conformance/conformance.hpp"
 #include "net/net_support.hpp"
-#include "support/test_certs.hpp"
+#include "support/tls_options.hpp"
 
 namespace {
 
@@ -22,23 +22,10 @@ struct WsV01 {
   auto channel() { return pair.channel(); }
 };
 
-libchan::SessionOptions with_identity(const test_certs::identity& id) {
-  libchan::SessionOptions o;
-  o.tls.certificate_pem = id.certificate;
-  o.tls.private_key_pem = id.private_key;
-  o.tls.ca_pem = test_certs::pki().ca.certificate;
-  return o;
-}
-
-libchan::SessionOptions wss_server() {
-  auto o = with_identity(test_certs::pki().server);
-  o.tls.require_client_certificate = true;
-  return o;
-}
-
 struct Wss {
-  net_test::session_pair pair{"wss://127.0.0.1:0/chan", with_identity(test_certs::pki().client),
-                              wss_server()};
+  net_test::session_pair pair{"wss://127.0.0.1:0/chan",
+                              test_certs::with_identity(test_certs::pki().client),
+                              test_certs::mutual_auth_server()};
   auto channel() { return pair.channel(); }
 };
 

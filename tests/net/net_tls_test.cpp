@@ -609,62 +609,7 @@ TEST(NetTls, DialingAPlainListenerFailsClearly) {
 
 TEST(NetTls, SixteenMiBThroughOneStream) {
   net_test::session_pair p("tls://127.0.0.1:0", client_options(), server_options());
-  auto [tx, rx] = p.channel();
-  auto [mine, theirs] = libchan::stream_pair();
-  tx.send(libchan::make_map("Stream", std::move(theirs)));
-  auto msg = rx.receive_for(10s);
-  ASSERT_TRUE(msg);
-  auto remote = msg->find("Stream")->take_stream();
-
-  constexpr std::uint64_t total = 16u << 20;
-  auto checksum = [](std::uint64_t h, std::span<const std::byte> data) {
-    for (auto b : data) h = (h ^ std::to_integer<std::uint64_t>(b)) * 0x100000001b3ull;
-    return h;
-  };
-  const std::uint64_t seed = 0xcbf29ce484222325ull;
-  auto writer = std::async(std::launch::async, [&, &mine = mine] {
-    std::vector<std::byte> chunk(100 << 10);  // not a multiple of a record
-    std::uint64_t x = 88172645463325252ull, h = seed, sent = 0;
-    std::error_code ec;
-    while (sent < total && !ec) {
-      auto len = std::min<std::uint64_t>(chunk.size(), total - sent);
-      for (std::size_t i = 0; i < len; ++i) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk[i] = static_cast<std::byte>(x);
-      }
-      std::span<const std::byte> part(chunk.data(), len);
-      mine.write(part, ec);
-      h = checksum(h, part);
-      sent += len;
-    }
-    mine.close_write();
-    return std::make_pair(h, ec);
-  });
-  auto reader = std::async(std::launch::async, [&] {
-    std::vector<std::byte> buf(64 << 10);
-    std::uint64_t h = seed, got = 0;
-    std::error_code ec;
-    for (;;) {
-      auto n = remote.read_some(buf, ec);
-      if (ec || n == 0) break;
-      h = checksum(h, std::span<const std::byte>(buf.data(), n));
-      got += n;
-    }
-    return std::make_tuple(h, got, ec);
-  });
-  // Bounded: on time-out, ending the session unblocks both sides.
-  if (reader.wait_for(120s) != std::future_status::ready) {
-    p.client.close();
-    ADD_FAILURE() << "transfer did not finish";
-  }
-  auto [read_hash, got, read_ec] = reader.get();
-  auto [write_hash, write_ec] = writer.get();
-  EXPECT_FALSE(write_ec) << write_ec.message();
-  EXPECT_FALSE(read_ec) << read_ec.message();
-  EXPECT_EQ(got, total);
-  EXPECT_EQ(read_hash, write_hash);
+  net_test::expect_stream_transfer(p, 16u << 20, 120s, 100u << 10);  // not a multiple of a record
 }
 
 TEST(NetTls, NothingLeaks) {

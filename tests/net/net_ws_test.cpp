@@ -22,7 +22,7 @@
 #include "io/diagnostics.hpp"
 #include "libchan/websocket.hpp"
 #include "net/net_support.hpp"
-#include "support/test_certs.hpp"
+#include "support/tls_options.hpp"
 
 namespace {
 
@@ -258,84 +258,16 @@ TEST(NetWs, ClosingExchangesCloseFramesAndFreesBothSides) {
       << libchan::detail::io::live_drivers() << " session drivers still alive";
 }
 
-// Sends `total` bytes of a pseudo-random sequence through one byte stream
-// and checks count and checksum on the other side.
-void transfer(net_test::session_pair& p, std::uint64_t total, std::chrono::seconds bound) {
-  auto [tx, rx] = p.channel();
-  auto [mine, theirs] = libchan::stream_pair();
-  tx.send(libchan::make_map("Stream", std::move(theirs)));
-  auto msg = rx.receive_for(10s);
-  ASSERT_TRUE(msg);
-  auto remote = msg->find("Stream")->take_stream();
-
-  auto fnv = [](std::uint64_t h, std::span<const std::byte> data) {
-    for (auto b : data) h = (h ^ std::to_integer<std::uint64_t>(b)) * 0x100000001b3ull;
-    return h;
-  };
-  const std::uint64_t basis = 0xcbf29ce484222325ull;
-  auto writer = std::async(std::launch::async, [&, &mine = mine] {
-    std::vector<std::byte> chunk(200 << 10);
-    std::uint64_t x = 0x9e3779b97f4a7c15ull, h = basis, sent = 0;
-    std::error_code ec;
-    while (sent < total && !ec) {
-      auto len = std::min<std::uint64_t>(chunk.size(), total - sent);
-      for (std::size_t i = 0; i < len; ++i) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk[i] = static_cast<std::byte>(x >> 24);
-      }
-      std::span<const std::byte> part(chunk.data(), len);
-      mine.write(part, ec);
-      h = fnv(h, part);
-      sent += len;
-    }
-    mine.close_write();
-    return std::make_pair(h, ec);
-  });
-  auto reader = std::async(std::launch::async, [&] {
-    std::vector<std::byte> buf(100 << 10);
-    std::uint64_t h = basis, got = 0;
-    std::error_code ec;
-    for (;;) {
-      auto n = remote.read_some(buf, ec);
-      if (ec || n == 0) break;
-      h = fnv(h, std::span<const std::byte>(buf.data(), n));
-      got += n;
-    }
-    return std::make_tuple(h, got, ec);
-  });
-  // Bounded: on time-out, ending the session unblocks both sides.
-  if (reader.wait_for(bound) != std::future_status::ready) {
-    p.client.close();
-    ADD_FAILURE() << "transfer did not finish within " << bound.count() << " s";
-  }
-  auto [read_hash, got, read_ec] = reader.get();
-  auto [write_hash, write_ec] = writer.get();
-  EXPECT_FALSE(write_ec) << write_ec.message();
-  EXPECT_FALSE(read_ec) << read_ec.message();
-  EXPECT_EQ(got, total);
-  EXPECT_EQ(read_hash, write_hash);
-}
-
 TEST(NetWs, SixteenMiBThroughOneStream) {
   net_test::session_pair p("ws://127.0.0.1:0/chan");
-  transfer(p, 16u << 20, 120s);
-}
-
-libchan::SessionOptions with_identity(const test_certs::identity& id) {
-  libchan::SessionOptions o;
-  o.tls.certificate_pem = id.certificate;
-  o.tls.private_key_pem = id.private_key;
-  o.tls.ca_pem = test_certs::pki().ca.certificate;
-  return o;
+  net_test::expect_stream_transfer(p, 16u << 20, 120s, 200u << 10);
 }
 
 TEST(NetWss, PeersAreAuthenticatedBothWays) {
-  auto server_opts = with_identity(test_certs::pki().server);
+  auto server_opts = test_certs::with_identity(test_certs::pki().server);
   server_opts.tls.require_client_certificate = true;
-  net_test::session_pair p("wss://127.0.0.1:0/chan", with_identity(test_certs::pki().client),
-                           server_opts);
+  net_test::session_pair p("wss://127.0.0.1:0/chan",
+                           test_certs::with_identity(test_certs::pki().client), server_opts);
   EXPECT_THAT(p.listener.local_address(),
               ::testing::MatchesRegex(R"(wss://127\.0\.0\.1:[0-9]+/chan)"));
   EXPECT_EQ(p.server.peer_identity(), test_certs::pki().client_subject);
@@ -344,8 +276,8 @@ TEST(NetWss, PeersAreAuthenticatedBothWays) {
 }
 
 TEST(NetWss, AnUntrustedServerIsRefused) {
-  auto listener =
-      libchan::listen("wss://127.0.0.1:0/chan", with_identity(test_certs::pki().server));
+  auto listener = libchan::listen("wss://127.0.0.1:0/chan",
+                                  test_certs::with_identity(test_certs::pki().server));
   libchan::SessionOptions client_opts;
   client_opts.tls.ca_pem = test_certs::pki().other_ca.certificate;
   std::error_code ec;
@@ -356,7 +288,7 @@ TEST(NetWss, AnUntrustedServerIsRefused) {
   auto url = listener.local_address();
   s = libchan::dial("ws" + url.substr(3), {}, ec);
   EXPECT_FALSE(s);
-  auto client_opts_ok = with_identity(test_certs::pki().client);
+  auto client_opts_ok = test_certs::with_identity(test_certs::pki().client);
   auto client = libchan::dial(url, client_opts_ok);
   auto server = listener.accept_for(10s, ec);
   ASSERT_TRUE(server) << ec.message();
@@ -515,7 +447,7 @@ TEST_P(NetWsMountTls, StreamsOnTheServersIoContext) {
   rest_server server(mount, ctx, &tls, GetParam());
 
   auto url = "wss://127.0.0.1:" + std::to_string(server.port()) + "/chan";
-  auto client = libchan::dial(url, with_identity(pki.client));
+  auto client = libchan::dial(url, test_certs::with_identity(pki.client));
   std::error_code ec;
   auto session = mount.accept_for(10s, ec);
   ASSERT_TRUE(session) << ec.message();
