@@ -1,8 +1,9 @@
 // Hostile peers over real sockets: a raw TCP socket writes SPDY bytes of its
 // own making at a libchan listener. Each case checks what the protocol says
 // happens (the stream is reset or the session ends, read back off the raw
-// socket, with an error naming the cause), that a well-behaved session on
-// the same listener still works afterwards, and that no descriptor leaks.
+// socket, with an error naming the cause), then net_test::expect_unharmed:
+// a session made before the attack and a new one both still work, memory
+// stayed bounded, and no descriptor or thread is left behind.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,7 +14,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -21,10 +21,12 @@
 
 #include "io/diagnostics.hpp"
 #include "net/net_support.hpp"
+#include "net/unharmed.hpp"
 #include "spdy/frame.hpp"
 #include "spdy/frame_unpack.hpp"
 #include "spdy/header_block.hpp"
 #include "support/test_certs.hpp"
+#include "support/tls_options.hpp"
 
 namespace {
 
@@ -35,16 +37,11 @@ using libchan::errc;
 using net_test::eventually;
 using net_test::fd_count;
 
+using net_test::expect_listener_serves;
+using net_test::rss_bytes;
+
 std::uint16_t port_of(const std::string& url) {
   return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
-
-/// Resident memory of this process, from /proc/self/statm.
-std::size_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 /// A frame the listener sent to the raw peer, reduced to what tests check.
@@ -204,36 +201,6 @@ class raw_peer {
   bool closed_ = false;
 };
 
-struct Reply {
-  std::int64_t n = 0;
-  LIBCHAN_FIELDS(n)
-};
-struct Request {
-  std::int64_t n = 0;
-  libchan::Sender<Reply> ret;
-  LIBCHAN_FIELDS(n, ret)
-};
-
-/// A fresh, well-behaved session on `listener` does a request/reply round trip.
-void expect_listener_serves(libchan::Listener& listener,
-                            const libchan::SessionOptions& options = {}) {
-  auto client = libchan::dial(listener.local_address(), options);
-  std::error_code ec;
-  auto server = listener.accept_for(10s, ec);
-  ASSERT_TRUE(server) << ec.message();
-  auto requests = client.open_sender<Request>();
-  auto [reply_rx, reply_tx] = libchan::pipe<Reply>();
-  requests.send({41, std::move(reply_tx)});
-  auto incoming = server.accept_receiver_for<Request>(10s, ec);
-  ASSERT_TRUE(incoming) << ec.message();
-  auto req = incoming.receive_for(10s);
-  ASSERT_TRUE(req);
-  req->ret.send({req->n + 1});
-  auto reply = reply_rx.receive_for(10s);
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->n, 42);
-}
-
 /// A value received on `rx`, or the error that ended it.
 struct received {
   std::error_code ec;
@@ -250,16 +217,19 @@ bytes fixint_message(std::uint8_t n) { return {n}; }
 class NetHostile : public ::testing::Test {
  protected:
   void SetUp() override {
-    // The io pool's descriptors come with the first session: start it first.
+    // The io pool's descriptors and threads come with the first session:
+    // start it first.
     { net_test::session_pair warm_up("tcp://127.0.0.1:0"); }
     ASSERT_TRUE(eventually([] { return libchan::detail::io::live_drivers() == 0; }));
-    fds_before_ = fd_count();
+    before_ = net_test::resources{};
   }
 
-  /// Starts the listener and connects the raw peer; returns the session the
-  /// listener accepted for it.
+  /// Starts the listener, a well-behaved session on it, then connects the
+  /// raw peer; keeps the session the listener accepted for it.
   void start(libchan::SessionOptions options = {}) {
+    options_ = options;
     listener_ = libchan::listen("tcp://127.0.0.1:0", options);
+    bystander_ = std::make_unique<net_test::bystander>(listener_, options);
     peer_ = std::make_unique<raw_peer>(port_of(listener_.local_address()));
     std::error_code ec;
     accepted_ = listener_.accept_for(5s, ec);
@@ -282,22 +252,24 @@ class NetHostile : public ::testing::Test {
     EXPECT_TRUE(peer_->wait_closed()) << "the listener kept the connection";
   }
 
-  /// The listener still serves; nothing is left behind once all is closed.
+  /// The bystander and a new session still work, memory stayed bounded, and
+  /// nothing is left behind once all is closed.
   void expect_listener_fine_and_no_leak() {
-    expect_listener_serves(listener_);
-    accepted_.close();
-    peer_.reset();
-    accepted_ = {};
-    listener_.close();
-    listener_ = {};
-    EXPECT_TRUE(eventually([&] { return fd_count() <= fds_before_; }))
-        << fd_count() << " descriptors open, " << fds_before_ << " before";
+    net_test::expect_unharmed(listener_, options_, *bystander_, before_, [&] {
+      accepted_.close();
+      peer_.reset();
+      accepted_ = {};
+      listener_.close();
+      listener_ = {};
+    });
   }
 
+  libchan::SessionOptions options_;
   libchan::Listener listener_;
+  std::unique_ptr<net_test::bystander> bystander_;
   std::unique_ptr<raw_peer> peer_;
   libchan::Session accepted_;
-  int fds_before_ = 0;
+  net_test::resources before_;
 };
 
 TEST_F(NetHostile, WrongSpdyVersionEndsTheSession) {
@@ -306,6 +278,97 @@ TEST_F(NetHostile, WrongSpdyVersionEndsTheSession) {
   ASSERT_TRUE(peer_->write({0x80, 0x02, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, 0, 0, 0, 1}));
   EXPECT_TRUE(peer_->wait_goaway(spdy::goaway_status::protocol_error));
   expect_session_ended(errc::protocol_error, "unsupported SPDY version 2");
+  expect_listener_fine_and_no_leak();
+}
+
+/// A SPDY/3 control frame of `type` whose length field says what `payload` holds.
+bytes control_frame(std::uint8_t type, const bytes& payload) {
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  bytes out{0x80,
+            0x03,
+            0x00,
+            type,
+            0x00,
+            static_cast<std::uint8_t>(n >> 16),
+            static_cast<std::uint8_t>(n >> 8),
+            static_cast<std::uint8_t>(n)};
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+/// A frame no parser may accept, and the words the session's error must hold.
+struct malformed_case {
+  const char* name;
+  bytes frame;
+  const char* words;
+};
+
+// Names the case in test listings instead of dumping its bytes.
+void PrintTo(const malformed_case& c, std::ostream* os) { *os << c.name; }
+
+std::vector<malformed_case> malformed_frames() {
+  const bytes zeros8(8, 0x00), zeros10(10, 0x00), zeros12(12, 0x00);
+  return {
+      {"SynStreamTooShort", control_frame(1, {0, 0, 0, 1}),
+       "SYN_STREAM frame length 4, must be at least 10"},
+      {"SynStreamOnStreamZero", control_frame(1, zeros10), "SYN_STREAM frame on stream 0"},
+      {"SynStreamCorruptHeaderBlock",
+       control_frame(1, {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x11}),
+       "corrupt compressed header block"},
+      {"SynReplyTooShort", control_frame(2, {0, 0}),
+       "SYN_REPLY frame length 2, must be at least 4"},
+      {"RstStreamWrongLength", control_frame(3, {0, 0, 0, 1}),
+       "RST_STREAM frame length 4, must be 8"},
+      {"RstStreamOnStreamZero", control_frame(3, {0, 0, 0, 0, 0, 0, 0, 1}),
+       "RST_STREAM frame on stream 0"},
+      {"SettingsCountMismatch", control_frame(4, {0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0}),
+       "SETTINGS frame length 12 does not match its 2 entries"},
+      {"PingWrongLength", control_frame(6, {0, 0, 1}), "PING frame length 3, must be 4"},
+      {"GoawayWrongLength", control_frame(7, zeros12), "GOAWAY frame length 12, must be 8"},
+      {"HeadersTooShort", control_frame(8, {}), "HEADERS frame length 0, must be at least 4"},
+      {"WindowUpdateWrongLength", control_frame(9, {0, 0, 0, 1}),
+       "WINDOW_UPDATE frame length 4, must be 8"},
+      {"WindowUpdateZeroForTheSession", control_frame(9, zeros8),
+       "WINDOW_UPDATE with delta 0 for the session window"},
+      {"CredentialProofOverruns", control_frame(10, {0, 1, 0, 0, 0, 100}),
+       "CREDENTIAL proof of 100 bytes overruns"},
+      {"DataOnStreamZero", {0, 0, 0, 0, 0, 0, 0, 1, 0x01}, "DATA frame on stream 0"},
+  };
+}
+
+class NetHostileMalformed : public NetHostile,
+                            public ::testing::WithParamInterface<malformed_case> {};
+
+// Every frame type, malformed: a length its type forbids, stream 0 where a
+// stream is needed, a header block that is not zlib. The frame cannot be
+// skipped safely, so the session ends, saying what was wrong.
+TEST_P(NetHostileMalformed, EndsTheSessionNamingTheFault) {
+  start();
+  ASSERT_TRUE(peer_->write(GetParam().frame));
+  EXPECT_TRUE(peer_->wait_goaway(spdy::goaway_status::protocol_error)) << peer_->seen();
+  expect_session_ended(errc::protocol_error, GetParam().words);
+  expect_listener_fine_and_no_leak();
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryType, NetHostileMalformed, ::testing::ValuesIn(malformed_frames()),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST_F(NetHostile, MalformedStreamFrameResetsOnlyItsStream) {
+  start();
+  bytes out;
+  peer_->channel(out, 1, 2);
+  const auto bad = control_frame(9, {0, 0, 0, 1, 0, 0, 0, 0});  // delta 0 on stream 1
+  out.insert(out.end(), bad.begin(), bad.end());
+  peer_->channel(out, 3, 3);
+  raw_peer::data(out, 3, fixint_message(3));
+  ASSERT_TRUE(peer_->write(out));
+  EXPECT_TRUE(peer_->wait_rst(1, spdy::rst_status::protocol_error)) << peer_->seen();
+  auto first = accept_channel();
+  auto fine = accept_channel();
+  auto r = receive(fine);
+  ASSERT_TRUE(r.value) << r.ec.message();
+  EXPECT_EQ(r.value->as_int(), 3);
+  EXPECT_FALSE(accepted_.closed()) << accepted_.error_message();
   expect_listener_fine_and_no_leak();
 }
 
@@ -490,7 +553,6 @@ TEST_F(NetHostile, AMillionEmptyFramesStayBounded) {
   auto r = receive(rx);
   ASSERT_TRUE(r.value) << r.ec.message();
   EXPECT_EQ(r.value->as_int(), 5);
-  expect_listener_serves(listener_);
   EXPECT_LT(rss_bytes(), rss_before + (64u << 20)) << "empty frames are not kept";
   expect_listener_fine_and_no_leak();
 }
@@ -564,40 +626,129 @@ TEST_F(NetHostile, SlowlorisKeepsItsSessionUntilItFallsSilent) {
   expect_listener_fine_and_no_leak();
 }
 
+// The slowloris: one byte a second. Each pause is longer than
+// keepalive_interval + keepalive_timeout, and the PING sent in it goes
+// unanswered, so the session should end before the frame is complete.
+// DISABLED: library bug. The bytes of an incomplete frame stay in the
+// driver's read buffer and are offered to the engine again at every pump,
+// the keepalive timer's included; spdy_session::impl::receive() counts any
+// input offered as activity, so the PING deadline is pushed back forever
+// and a peer holding half a frame is never dropped
+// (DISABLED_HalfAFrameThenSilenceIsDroppedByKeepalive is the short form).
+TEST_F(NetHostile, DISABLED_SlowlorisAtOneBytePerSecondIsDroppedByKeepalive) {
+  start(short_keepalive());
+  bytes syn;
+  peer_->channel(syn, 1, 2);
+  std::size_t written = 0;
+  for (; written < syn.size() && !accepted_.closed(); ++written) {
+    if (!peer_->write({syn[written]})) break;
+    eventually([&] { return accepted_.closed(); }, 1s);  // the pause, cut short by the end
+  }
+  EXPECT_LT(written, syn.size()) << "the whole frame trickled in";
+  expect_session_ended(errc::disconnected, "PING");
+  expect_listener_fine_and_no_leak();
+}
+
+// DISABLED: the library bug above. Four bytes of a frame header, then
+// nothing: the session should end within keepalive_interval +
+// keepalive_timeout (500 ms here); it stays up.
+TEST_F(NetHostile, DISABLED_HalfAFrameThenSilenceIsDroppedByKeepalive) {
+  start(short_keepalive());
+  ASSERT_TRUE(peer_->write({0x80, 0x03, 0x00, 0x01}));
+  expect_session_ended(errc::disconnected, "PING");
+  expect_listener_fine_and_no_leak();
+}
+
 TEST_F(NetHostile, SilentConnectionIsDroppedByKeepalive) {
   start(short_keepalive());
   expect_session_ended(errc::disconnected, "PING");
   expect_listener_fine_and_no_leak();
 }
 
-TEST(NetHostileTls, GarbageInsteadOfClientHelloIsDropped) {
-  if (!libchan::TransportRegistry::defaults().find("tls")) {
-    GTEST_SKIP() << "no tls:// transport in this build";
+// The same attacks on a tls:// listener, before any SPDY: the handshake
+// fails or runs out of time (connect_timeout, 1 s here), the connection is
+// closed and no session is handed out. A failed handshake is reported
+// neither to the application nor, as a TLS alert, to the peer: what the
+// tests can hold is the close, that no session comes out, and that the
+// cause is the only one possible (garbage is refused at once, silence and
+// a trickle only after connect_timeout).
+class NetHostileTls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!libchan::TransportRegistry::defaults().find("tls")) {
+      GTEST_SKIP() << "no tls:// transport in this build";
+    }
   }
-  const auto& pki = test_certs::pki();
-  libchan::SessionOptions server;
-  server.tls.certificate_pem = pki.server.certificate;
-  server.tls.private_key_pem = pki.server.private_key;
-  libchan::SessionOptions client;
-  client.tls.ca_pem = pki.ca.certificate;
-  {  // the io pool's descriptors first
-    auto warm = libchan::listen("tls://127.0.0.1:0", server);
+
+  /// A listener whose handshakes must finish within `handshake_deadline`,
+  /// a well-behaved session on it, then the raw peer's connection.
+  void start(std::chrono::milliseconds handshake_deadline) {
+    server_ = test_certs::with_identity(test_certs::pki().server);
+    server_.connect_timeout = handshake_deadline;
+    client_.tls.ca_pem = test_certs::pki().ca.certificate;
+    {  // the io pool's descriptors and threads first
+      auto warm = libchan::listen("tls://127.0.0.1:0", server_);
+      net_test::expect_listener_serves(warm, client_);
+    }
+    ASSERT_TRUE(eventually([] { return libchan::detail::io::live_drivers() == 0; }));
+    before_ = net_test::resources{};
+    listener_ = libchan::listen("tls://127.0.0.1:0", server_);
+    bystander_ = std::make_unique<net_test::bystander>(listener_, client_);
+    peer_ = std::make_unique<raw_peer>(port_of(listener_.local_address()));
   }
-  const int fds_before = fd_count();
-  auto listener = libchan::listen("tls://127.0.0.1:0", server);
-  {
-    raw_peer peer(port_of(listener.local_address()));
-    bytes garbage(300);
-    for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<std::uint8_t>(i * 37);
-    ASSERT_TRUE(peer.write(garbage));
-    EXPECT_TRUE(peer.wait_closed()) << "the listener kept a connection that sent garbage";
+
+  void expect_no_session() {
     std::error_code ec;
-    EXPECT_FALSE(listener.accept_for(200ms, ec)) << "no session for a failed handshake";
-    expect_listener_serves(listener, client);
+    EXPECT_FALSE(listener_.accept_for(200ms, ec)) << "no session for a failed handshake";
+    EXPECT_EQ(ec, errc::timed_out) << ec.message();
   }
-  listener.close();
-  listener = {};
-  EXPECT_TRUE(eventually([&] { return fd_count() <= fds_before; }));
+
+  void expect_listener_fine_and_no_leak() {
+    net_test::expect_unharmed(listener_, client_, *bystander_, before_, [&] {
+      peer_.reset();
+      listener_.close();
+      listener_ = {};
+    });
+  }
+
+  libchan::SessionOptions server_, client_;
+  net_test::resources before_;
+  libchan::Listener listener_;
+  std::unique_ptr<net_test::bystander> bystander_;
+  std::unique_ptr<raw_peer> peer_;
+};
+
+TEST_F(NetHostileTls, GarbageInsteadOfClientHelloIsDropped) {
+  start(60s);  // so that only the garbage can be the cause
+  bytes garbage(300);
+  for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<std::uint8_t>(i * 37);
+  ASSERT_TRUE(peer_->write(garbage));
+  EXPECT_TRUE(peer_->wait_closed(10s)) << "the listener kept a connection that sent garbage";
+  expect_no_session();
+  expect_listener_fine_and_no_leak();
+}
+
+TEST_F(NetHostileTls, SilentConnectionIsDroppedAtTheHandshakeDeadline) {
+  start(1s);
+  EXPECT_TRUE(peer_->wait_closed(10s)) << "the listener kept a silent connection";
+  expect_no_session();
+  expect_listener_fine_and_no_leak();
+}
+
+TEST_F(NetHostileTls, SlowlorisHandshakeIsDroppedAtTheDeadline) {
+  // A handshake record header announcing 512 bytes, then one byte a second:
+  // more than connect_timeout passes before the record is whole.
+  start(1s);
+  const bytes hello{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03};
+  std::size_t written = 0;
+  for (; written < hello.size(); ++written) {
+    if (!peer_->write({hello[written]})) break;
+    if (peer_->wait_closed(1s)) break;
+  }
+  EXPECT_LT(written, hello.size()) << "the listener waited for the whole record";
+  EXPECT_TRUE(peer_->wait_closed()) << "the listener kept a trickling handshake";
+  expect_no_session();
+  expect_listener_fine_and_no_leak();
 }
 
 }  // namespace
