@@ -1,449 +1,34 @@
-// The soak test: a client and a server, in two processes, keep thousands of
-// channels busy on one session for minutes, and check that nothing is lost
-// and nothing leaks.
-//
-//   libchan_soak [--duration S] [--channels N] [--seed N] [--url URL] ...
-//
-// The program is the client; it starts itself again as the server
-// (`libchan_soak serve ...`), dials it and, on every channel, sends requests
-// that each carry a fresh reply Sender (nested request/reply); some carry a
-// byte stream whose checksum the server returns, or which it echoes back
-// through a stream in the reply. Random channels are closed and replaced,
-// and now and then the whole session is closed and dialled again. Every
-// reply is matched to its request by channel id and sequence number, every
-// reply channel must end right after its one reply, and every checksum must
-// match. Both processes' memory, descriptors and threads are sampled each
-// second: after the warm-up they must stay flat, and once everything is
-// closed the server must be back to the descriptors and threads it had
-// before the first session. `--help` lists the options.
-#include <dirent.h>
+#include "soak/client.hpp"
+
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <span>
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
-#include "libchan/libchan.hpp"
+#include "soak/messages.hpp"
+#include "soak/resources.hpp"
 #include "support/test_certs.hpp"
 #include "tools/process.hpp"
 
+namespace soak {
 namespace {
 
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using Stats = std::map<std::string, std::int64_t>;
-
-// ---------------------------------------------------------------- messages
-
-struct Reply {
-  std::int64_t id = 0;         // the channel's id and the request's sequence
-  std::int64_t seq = 0;        //   number, echoed
-  std::uint64_t len = 0;       // bytes the server read from the request's stream
-  std::uint64_t sum = 0;       // and their checksum
-  libchan::ByteStream data;    // "echo": the same bytes back
-  std::optional<Stats> stats;  // "stats": the server's counters
-  LIBCHAN_FIELDS(id, seq, len, sum, data, stats)
-};
-
-struct Request {
-  std::string op;  // "ping", "sum", "echo" or "stats"
-  std::int64_t id = 0;
-  std::int64_t seq = 0;  // 0, 1, 2, ... on each channel
-  std::uint64_t len = 0;
-  libchan::ByteStream data;
-  libchan::Sender<Reply> ret;
-  LIBCHAN_FIELDS(op, id, seq, len, data, ret)
-};
-
-constexpr std::uint64_t fnv_basis = 0xcbf29ce484222325ull;
-
-std::uint64_t fnv1a(std::uint64_t h, std::span<const std::byte> data) {
-  for (auto b : data) h = (h ^ std::to_integer<std::uint64_t>(b)) * 0x100000001b3ull;
-  return h;
-}
-
-// Reads a stream to its end: byte count and checksum.
-std::pair<std::uint64_t, std::uint64_t> drain(libchan::ByteStream& s, std::error_code& ec,
-                                              std::vector<std::byte>* keep = nullptr) {
-  std::vector<std::byte> buf(16u << 10);
-  std::uint64_t n = 0, h = fnv_basis;
-  for (;;) {
-    std::size_t got = s.read_some(buf, ec);
-    if (ec || got == 0) break;
-    std::span<const std::byte> part(buf.data(), got);
-    h = fnv1a(h, part);
-    n += got;
-    if (keep) keep->insert(keep->end(), part.begin(), part.end());
-  }
-  return {n, h};
-}
-
-// ----------------------------------------------------------------- options
-
-struct Options {
-  std::string url = "tcp://127.0.0.1:0";
-  double duration = 600;  // seconds of load, after the channels are set up
-  std::size_t channels = 10000;
-  std::uint64_t seed = 1;
-  int workers = 4;  // client threads; each keeps `batch` requests in flight
-  int batch = 32;
-  double stream_share = 0.2;  // requests carrying a byte stream (half of them echoed)
-  double close_share = 0.01;  // picks that close the channel and open a new one
-  std::size_t max_stream = 32u << 10;
-  double redial_every = 150;  // seconds between session re-dials; 0: never
-  double warmup = 0.2;        // share of the run before memory must be flat
-  double rss_growth = 0.2;    // allowed RSS growth after warm-up: 20 % ...
-  double rss_slack_mib = 16;  //   ... plus 16 MiB
-  int server_threads = 4;
-  std::string cert, key, ca;  // serve: TLS files (the client makes them)
-};
-
-void usage(FILE* to) {
-  std::fputs(
-      "usage: libchan_soak [options]        run the soak (client; starts the server)\n"
-      "       libchan_soak serve [options]  the server half (prints its address)\n"
-      "options:\n"
-      "  --duration S        seconds of load after setup (600)\n"
-      "  --channels N        channels kept open on the session (10000)\n"
-      "  --seed N            random seed (1)\n"
-      "  --url URL           where the server listens: tcp://127.0.0.1:0 (default),\n"
-      "                      unix://@name, unix:///path, ws://127.0.0.1:0/soak, tls://, wss://\n"
-      "  --workers N         client threads (4)\n"
-      "  --batch N           requests in flight per client thread (32)\n"
-      "  --stream-share F    share of requests carrying a byte stream (0.2)\n"
-      "  --close-share F     share of picks closing their channel (0.01)\n"
-      "  --max-stream BYTES  largest byte stream (32768)\n"
-      "  --redial-every S    close and re-dial the session every S seconds, the first time\n"
-      "                      halfway through the warm-up; 0: never (150)\n"
-      "  --warmup F          share of the run before memory must be flat (0.2)\n"
-      "  --rss-growth F      RSS allowed above the warm-up's, as a share (0.2)\n"
-      "  --rss-slack MIB     plus this many MiB (16)\n"
-      "  --server-threads N  server threads handling requests (4)\n",
-      to);
-}
-
-// Parses argv from `first`; exits 2 on a bad option.
-Options parse(int argc, char** argv, int first) {
-  Options o;
-  for (int i = first; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "libchan_soak: %s needs a value\n", a.c_str());
-      std::exit(2);
-    }
-    std::string v = argv[++i];
-    try {
-      if (a == "--duration")
-        o.duration = std::stod(v);
-      else if (a == "--channels")
-        o.channels = std::stoul(v);
-      else if (a == "--seed")
-        o.seed = std::stoull(v);
-      else if (a == "--url")
-        o.url = v;
-      else if (a == "--workers")
-        o.workers = std::stoi(v);
-      else if (a == "--batch")
-        o.batch = std::stoi(v);
-      else if (a == "--stream-share")
-        o.stream_share = std::stod(v);
-      else if (a == "--close-share")
-        o.close_share = std::stod(v);
-      else if (a == "--max-stream")
-        o.max_stream = std::stoul(v);
-      else if (a == "--redial-every")
-        o.redial_every = std::stod(v);
-      else if (a == "--warmup")
-        o.warmup = std::stod(v);
-      else if (a == "--rss-growth")
-        o.rss_growth = std::stod(v);
-      else if (a == "--rss-slack")
-        o.rss_slack_mib = std::stod(v);
-      else if (a == "--server-threads")
-        o.server_threads = std::stoi(v);
-      else if (a == "--cert")
-        o.cert = v;
-      else if (a == "--key")
-        o.key = v;
-      else if (a == "--ca")
-        o.ca = v;
-      else
-        throw std::invalid_argument("unknown option");
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "libchan_soak: bad option %s %s\n", a.c_str(), v.c_str());
-      usage(stderr);
-      std::exit(2);
-    }
-  }
-  if (o.channels < 1 || o.workers < 1 || o.batch < 1 || o.server_threads < 1 || o.max_stream < 1 ||
-      o.duration <= 0) {
-    std::fprintf(stderr, "libchan_soak: counts and the duration must be positive\n");
-    std::exit(2);
-  }
-  return o;
-}
-
-bool is_tls(const std::string& url) { return url.starts_with("tls:") || url.starts_with("wss:"); }
-
-libchan::SessionOptions session_options(const Options& o) {
-  libchan::SessionOptions s;
-  const std::size_t in_flight = static_cast<std::size_t>(o.workers) * o.batch;
-  // Every channel is a stream; each request in flight adds its reply
-  // channel and up to two byte streams. Kept tight on purpose: streams a
-  // session failed to release would soon hit this limit.
-  s.limits.max_concurrent_streams = o.channels + 4 * in_flight + 1024;
-  // A burst of channels (the setup, a re-dial) arrives faster than accepts.
-  s.limits.accept_backlog = o.channels + 1024;
-  // Stream bytes of requests whose turn has not come sit unconsumed; the
-  // budget must hold all of them, or a reader could wait behind them.
-  s.limits.max_unconsumed = std::max<std::size_t>(8u << 20, 2 * in_flight * o.max_stream);
-  if (is_tls(o.url)) {
-    s.tls.certificate_file = o.cert;
-    s.tls.private_key_file = o.key;
-    s.tls.ca_file = o.ca;
-  }
-  return s;
-}
-
-// ------------------------------------------------------------ /proc samples
-
-struct Usage {
-  std::int64_t rss_kib = 0, fds = 0, threads = 0;
-};
-
-std::int64_t count_entries(const std::string& dir) {
-  std::int64_t n = 0;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-  }
-  return n;
-}
-
-// Memory, descriptors and threads of process `pid` ("self" for this one).
-Usage usage_of(const std::string& pid) {
-  Usage u;
-  std::ifstream status("/proc/" + pid + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.starts_with("VmRSS:")) u.rss_kib = std::atoll(line.c_str() + 6);
-  u.fds = count_entries("/proc/" + pid + "/fd");
-  if (pid == "self") --u.fds;  // the directory being read
-  u.threads = count_entries("/proc/" + pid + "/task");
-  return u;
-}
-
-double mib(std::int64_t kib) { return static_cast<double>(kib) / 1024.0; }
-
-// ------------------------------------------------------------------ server
-
-class Server {
- public:
-  explicit Server(const Options& o) : opts_(o), guard_(io_.get_executor()) {}
-
-  // Serves until stdin ends, then prints a summary line; 0 if no error.
-  int run() {
-    listener_ = libchan::listen(opts_.url, session_options(opts_));
-    for (int i = 0; i < opts_.server_threads; ++i) threads_.emplace_back([this] { io_.run(); });
-    accept_session();
-    std::printf("listening %s\n", listener_.local_address().c_str());
-    std::fflush(stdout);
-    char buf[256];
-    for (;;) {
-      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-      if (n == 0 || (n < 0 && errno != EINTR)) break;
-    }
-    Stats s = stats();
-    std::printf("summary");
-    for (auto& [k, v] : s) std::printf(" %s=%lld", k.c_str(), static_cast<long long>(v));
-    std::printf("\n");
-    std::fflush(stdout);
-    listener_.close();
-    {
-      std::lock_guard lock(mutex_);
-      sessions_.clear();
-    }
-    guard_.reset();
-    io_.stop();
-    for (auto& t : threads_) t.join();
-    return errors_ == 0 ? 0 : 1;
-  }
-
- private:
-  struct Channel {
-    explicit Channel(libchan::Receiver<Request> r) : rx(std::move(r)) {}
-    libchan::Receiver<Request> rx;
-    std::int64_t id = -1;
-    std::int64_t next_seq = 0;
-  };
-
-  void error(const std::string& what) {
-    if (++errors_ <= 20) {
-      std::fprintf(stderr, "server: %s\n", what.c_str());
-      std::fflush(stderr);
-    }
-  }
-
-  Stats stats() {
-    std::lock_guard lock(mutex_);
-    return {
-        {"requests", requests_},  {"streams", streams_},
-        {"stream_bytes", bytes_}, {"ends", ends_},
-        {"open", open_},          {"errors", errors_},
-        {"sessions", accepted_},  {"live_sessions", static_cast<std::int64_t>(sessions_.size())}};
-  }
-
-  void accept_session() {
-    listener_.async_accept(asio::bind_executor(io_, [this](std::error_code ec, libchan::Session s) {
-      if (ec) error("accept: " + ec.message());
-      if (!s) return;  // the listener was closed
-      auto session = std::make_shared<libchan::Session>(std::move(s));
-      {
-        std::lock_guard lock(mutex_);
-        sessions_[session.get()] = session;
-        ++accepted_;
-      }
-      accept_channel(session);
-      accept_session();
-    }));
-  }
-
-  void accept_channel(const std::shared_ptr<libchan::Session>& session) {
-    session->async_accept_receiver<Request>(asio::bind_executor(
-        io_, [this, session](std::error_code ec, libchan::Receiver<Request> rx) {
-          if (ec) error("accept_receiver: " + ec.message());
-          if (!rx) {  // the session ended
-            std::lock_guard lock(mutex_);
-            sessions_.erase(session.get());
-            return;
-          }
-          {
-            std::lock_guard lock(mutex_);
-            ++open_;
-          }
-          receive(std::make_shared<Channel>(std::move(rx)));
-          accept_channel(session);
-        }));
-  }
-
-  void receive(std::shared_ptr<Channel> c) {
-    auto& rx = c->rx;
-    rx.async_receive(asio::bind_executor(
-        io_, [this, c = std::move(c)](std::error_code ec, std::optional<Request> req) {
-          if (!ec && req && handle(*c, *req)) return receive(std::move(c));
-          std::lock_guard lock(mutex_);
-          --open_;
-          if (ec) error("channel " + std::to_string(c->id) + ": receive: " + ec.message());
-          if (!ec && !req) ++ends_;  // a clean end: the client closed it
-        }));
-  }
-
-  // One request, answered on its reply channel; false after an error.
-  bool handle(Channel& c, Request& req) {
-    if (c.next_seq == 0) c.id = req.id;
-    if (req.id != c.id || req.seq != c.next_seq) {
-      error("channel " + std::to_string(c.id) + ": got request " + std::to_string(req.id) + "/" +
-            std::to_string(req.seq) + ", expected " + std::to_string(c.id) + "/" +
-            std::to_string(c.next_seq));
-      return false;
-    }
-    ++c.next_seq;
-    Reply reply;
-    reply.id = req.id;
-    reply.seq = req.seq;
-    std::error_code ec;
-    const std::string where = "channel " + std::to_string(c.id) + " request " +
-                              std::to_string(req.seq) + " (" + req.op + "): ";
-    if (req.op == "sum" || req.op == "echo") {
-      std::vector<std::byte> data;
-      auto [n, h] = drain(req.data, ec, req.op == "echo" ? &data : nullptr);
-      if (ec) {
-        error(where + "reading the stream: " + ec.message());
-        return false;
-      }
-      reply.len = n;
-      reply.sum = h;
-      if (req.op == "echo") {
-        // Written whole before the reply leaves: the buffer holds it all.
-        auto [mine, theirs] = libchan::stream_pair(std::max<std::size_t>(data.size(), 4096));
-        mine.write(data, ec);
-        mine.close_write();
-        if (ec) {
-          error(where + "writing the echo: " + ec.message());
-          return false;
-        }
-        reply.data = std::move(theirs);
-      }  // destroying `mine` here: the reader still gets every byte, then the end
-      std::lock_guard lock(mutex_);
-      ++streams_;
-      bytes_ += static_cast<std::int64_t>(n);
-    } else if (req.op == "stats") {
-      reply.stats = stats();
-    } else if (req.op != "ping") {
-      error(where + "unknown op");
-      return false;
-    }
-    if (req.op != "stats") {
-      std::lock_guard lock(mutex_);
-      ++requests_;
-    }
-    req.ret.send(std::move(reply), ec);
-    if (ec) {
-      error(where + "sending the reply: " + ec.message());
-      return false;
-    }
-    return true;  // `req.ret` is destroyed with `req`: the reply channel ends
-  }
-
-  Options opts_;
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  std::vector<std::thread> threads_;
-  libchan::Listener listener_;
-  std::mutex mutex_;
-  std::map<libchan::Session*, std::shared_ptr<libchan::Session>> sessions_;
-  std::int64_t requests_ = 0, streams_ = 0, bytes_ = 0, ends_ = 0, open_ = 0, accepted_ = 0;
-  std::atomic<std::int64_t> errors_{0};
-};
-
-// ------------------------------------------------------------------ client
-
-std::string format(const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
 
 class Client {
  public:
@@ -599,11 +184,6 @@ class Client {
   static double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
   }
-  static void max_into(Usage& to, const Usage& u) {
-    to.rss_kib = std::max(to.rss_kib, u.rss_kib);
-    to.fds = std::max(to.fds, u.fds);
-    to.threads = std::max(to.threads, u.threads);
-  }
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
   static std::string line_starting(const std::string& text, const std::string& prefix) {
     auto at = text.find(prefix);
@@ -618,29 +198,8 @@ class Client {
   void touch() { last_progress_.store(Clock::now().time_since_epoch().count()); }
 
   void check_flat(const char* who, const Usage& warm, const Usage& end) {
-    double bound = mib(warm.rss_kib) * (1 + opts_.rss_growth) + opts_.rss_slack_mib;
-    if (mib(end.rss_kib) > bound)
-      fail(
-          format("%s RSS grew after warm-up: %.1f MiB at the end, %.1f MiB in warm-up, bound "
-                 "%.1f MiB",
-                 who, mib(end.rss_kib), mib(warm.rss_kib), bound));
-    if (end.fds > warm.fds)
-      fail(format("%s descriptors grew after warm-up: %lld at the end, at most %lld in warm-up",
-                  who, static_cast<long long>(end.fds), static_cast<long long>(warm.fds)));
-    if (end.threads > warm.threads)
-      fail(format("%s threads grew after warm-up: %lld at the end, at most %lld in warm-up", who,
-                  static_cast<long long>(end.threads), static_cast<long long>(warm.threads)));
-  }
-
-  void print_usage(const char* who, const Usage& first, const Usage& warm, const Usage& end,
-                   const Usage& base) {
-    std::printf(
-        "soak: %s RSS %.1f MiB at start, %.1f in warm-up, %.1f at the end; fds %lld -> %lld, "
-        "threads %lld -> %lld (before the session: %lld fds, %lld threads)\n",
-        who, mib(first.rss_kib), mib(warm.rss_kib), mib(end.rss_kib),
-        static_cast<long long>(first.fds), static_cast<long long>(end.fds),
-        static_cast<long long>(first.threads), static_cast<long long>(end.threads),
-        static_cast<long long>(base.fds), static_cast<long long>(base.threads));
+    std::string why = flat_failure(who, warm, end, opts_.rss_growth, opts_.rss_slack_mib);
+    if (!why.empty()) fail(why);
   }
 
   // Dials, opens the control channel and every channel, and does one
@@ -953,25 +512,11 @@ class Client {
   std::vector<Sample> samples_;
 };
 
-std::string self_path() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "/proc/self/exe";
-  return std::string(buf, static_cast<std::size_t>(n));
-}
-
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    if (argc > 1 && std::string(argv[1]) == "serve") {
-      Server server(parse(argc, argv, 2));
-      return server.run();
-    }
-    Client client(parse(argc, argv, 1));
-    return client.run(self_path());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "soak: FAIL: %s\n", e.what());
-    return 1;
-  }
+int run_client(Options o, const std::string& self) {
+  Client client(std::move(o));
+  return client.run(self);
 }
+
+}  // namespace soak
