@@ -154,7 +154,12 @@ class Forwarder {
 }  // namespace
 
 int forward(const ForwardOptions& options) {
-  asio::io_context io(1);  // one thread for everything (see Splice)
+  // One thread for everything (see Splice), the session's io included:
+  // bytes pass from a connection to the session without waking another
+  // thread. Declared first, it outlives the session, as the library requires.
+  asio::io_context io(1);
+  ForwardOptions own = options;
+  own.session.io_context = &io;
   tcp::acceptor acceptor(io);
   try {
     tcp::resolver resolver(io);
@@ -168,7 +173,7 @@ int forward(const ForwardOptions& options) {
   auto local = acceptor.local_endpoint();
   log_line("forwarding " + local.address().to_string() + ":" + std::to_string(local.port()) +
            " to " + options.to + " via " + options.via_url);
-  Forwarder forwarder(options);
+  Forwarder forwarder(own);
   asio::co_spawn(io, forwarder.accept_connections(acceptor), [](std::exception_ptr error) {
     if (!error) return;
     try {

@@ -160,19 +160,24 @@ class Gateway {
 }  // namespace
 
 int serve(const ServeOptions& options) {
+  // One thread runs every coroutine, every splice (see Splice) and the
+  // sessions' io too: bytes pass from a session to a connection without
+  // waking another thread. Declared first, it outlives the listener and the
+  // sessions, as the library requires.
+  asio::io_context io(1);
+  ServeOptions own = options;
+  own.session.io_context = &io;
   libchan::Listener listener;
   try {
-    listener = libchan::listen(options.listen_url, options.session);
+    listener = libchan::listen(own.listen_url, own.session);
   } catch (const std::exception& e) {
     log_line(e.what());
     return 1;
   }
   log_line("serving on " + listener.local_address());
-  if (options.allow.empty()) log_line("no --allow given: every request will be refused");
+  if (own.allow.empty()) log_line("no --allow given: every request will be refused");
 
-  // One thread runs every coroutine and every splice (see Splice).
-  asio::io_context io(1);
-  Gateway gateway(options);
+  Gateway gateway(own);
   asio::co_spawn(io, gateway.accept_sessions(listener), [](std::exception_ptr error) {
     if (!error) return;
     try {
