@@ -17,8 +17,7 @@ using libchan::Value;
 constexpr std::size_t bulk_chunk = 256u << 10;
 constexpr std::size_t channel_message = 64;
 
-// Plain receive(), as an application would call it (receive_for skips the
-// fast path for a message that is already there); alarm() bounds the wait.
+// Plain receive(), as an application would call it; alarm() bounds the wait.
 // A failure names the session's reason too, e.g. the limit it broke.
 template <class T>
 T must_receive(const Options& o, const libchan::Session& s, const char* side,

@@ -147,6 +147,8 @@ class Receiver {
       ec = errc::empty_handle;
       return std::nullopt;
     }
+    std::optional<T> ready;
+    if (impl_->try_receive(ready, ec)) return ready;
     detail::blocking_receive<T> waiter;
     impl_->start_receive(waiter, 0);
     if (!waiter.wait_until(deadline)) {

@@ -1,7 +1,9 @@
 #include "io/io_pool.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -12,46 +14,84 @@ namespace {
 
 thread_local bool pool_thread = false;
 
+// An io_context whose services can be shut down before it is destroyed.
+class lane_context : public boost::asio::io_context {
+ public:
+  // One thread runs it; other threads still post to it, so Asio keeps its
+  // locks (only the "unsafe" hints drop them).
+  lane_context() : boost::asio::io_context(1) {}
+
+  /// Destroys the handlers still queued, and with them the sessions they
+  /// hold. May be called again; handlers posted meanwhile go then.
+  void shut_down() { shutdown(); }
+};
+
+// One io_context per thread, sessions and listeners dealt out in turn. A
+// session's handlers then always run on the same thread: no hand-over from
+// one thread to the other between the steps of a message, and no contention
+// for one scheduler's lock.
 class io_pool {
  public:
-  io_pool() : work_(boost::asio::make_work_guard(context_)) {
+  io_pool() {
     // Sessions are short bursts of parsing between system calls: two threads
     // keep one busy session from holding up the rest without a thread per core.
     unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
-    for (unsigned i = 0; i < n; ++i)
-      threads_.emplace_back([this] {
+    for (unsigned i = 0; i < n; ++i) lanes_.push_back(std::make_unique<lane>());
+    for (auto& l : lanes_)
+      l->thread = std::thread([&ctx = l->context] {
         pool_thread = true;
-        context_.run();
+        ctx.run();
       });
   }
 
-  ~io_pool() {
-    // At exit: whatever still runs is cut off; handlers still queued (and
-    // the sessions they hold) are destroyed with the io_context.
-    work_.reset();
-    context_.stop();
-    for (auto& t : threads_) {
-      if (t.get_id() == std::this_thread::get_id())
-        t.detach();  // exit() called from an io thread
-      else
-        t.join();
+  // At exit: whatever still runs is cut off, and the handlers still queued
+  // (and the sessions they hold) are destroyed. The contexts themselves are
+  // never destroyed: a handler of one may own a socket of another, and a
+  // socket must not outlive the context it was made on. Each round of
+  // shutdowns destroys what the previous round posted to the other contexts.
+  void stop() {
+    for (auto& l : lanes_) {
+      l->work.reset();
+      l->context.stop();
     }
+    for (auto& l : lanes_) {
+      if (l->thread.get_id() == std::this_thread::get_id())
+        l->thread.detach();  // exit() called from an io thread
+      else
+        l->thread.join();
+    }
+    for (int round = 0; round < 3; ++round)
+      for (auto& l : lanes_) l->context.shut_down();
   }
 
-  boost::asio::io_context& context() noexcept { return context_; }
+  boost::asio::io_context& next() noexcept {
+    if (lanes_.size() == 1) return lanes_.front()->context;
+    return lanes_[next_.fetch_add(1, std::memory_order_relaxed) % lanes_.size()]->context;
+  }
 
  private:
-  boost::asio::io_context context_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
+  struct lane {
+    lane_context context;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
+        boost::asio::make_work_guard(context);
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<lane>> lanes_;
+  std::atomic<std::size_t> next_{0};
 };
+
+// Deliberately never deleted (see io_pool::stop); stopped at exit.
+io_pool& pool() {
+  static io_pool* p = new io_pool;
+  static struct stopper {
+    ~stopper() { p->stop(); }
+  } at_exit;
+  return *p;
+}
 
 }  // namespace
 
-boost::asio::io_context& default_context() {
-  static io_pool pool;
-  return pool.context();
-}
+boost::asio::io_context& default_context() { return pool().next(); }
 
 boost::asio::io_context& context_for(boost::asio::io_context* user) {
   return user ? *user : default_context();

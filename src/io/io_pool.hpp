@@ -1,6 +1,6 @@
-// Where sessions run: libchan's internal io pool (one io_context for the
-// process with one or two threads, started on first use and joined at exit),
-// or the application's own io_context. Also how blocking calls find out that
+// Where sessions run: libchan's internal io pool (one or two threads, each
+// running its own io_context, started on first use and joined at exit), or
+// the application's own io_context. Also how blocking calls find out that
 // they were made on an io thread, where waiting would deadlock.
 #pragma once
 
@@ -9,7 +9,9 @@
 
 namespace libchan::detail::io {
 
-/// The internal pool's io_context; starts its threads on first use.
+/// One of the internal pool's io_contexts, each call the next in turn:
+/// whatever is made on it (a session, a listener) stays on that context and
+/// its one thread. Starts the threads on first use.
 boost::asio::io_context& default_context();
 
 /// `user` if set, else the internal pool's.

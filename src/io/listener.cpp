@@ -15,8 +15,7 @@ using handle_ptr = std::shared_ptr<session_handle>;
 class listener_core : public std::enable_shared_from_this<listener_core> {
  public:
   listener_core(boost::asio::io_context& ctx, const SessionOptions& options, session::options opts)
-      : ctx_(ctx),
-        user_(options.io_context),
+      : user_(options.io_context),
         strand_(boost::asio::make_strand(ctx)),
         retry_(strand_),
         opts_(std::move(opts)),
@@ -77,7 +76,10 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
     // accept; nothing else touches the listener off the strand.
     std::lock_guard lock(listener_mutex_);
     if (closed_ || !listener_) return;
-    auto conn_strand = boost::asio::make_strand(ctx_);
+    // With the internal pool, each connection goes to the next of its
+    // io_contexts (the socket is accepted straight onto it), so that the
+    // sessions of one listener spread over the pool's threads.
+    auto conn_strand = boost::asio::make_strand(context_for(user_));
     listener_->async_accept(conn_strand,
                             [self = shared_from_this(), conn_strand](
                                 std::error_code ec, std::unique_ptr<connection> conn) mutable {
@@ -131,7 +133,6 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
     if (was_full && !closed_) accept_next();
   }
 
-  boost::asio::io_context& ctx_;
   boost::asio::io_context* user_;
   strand strand_;
   boost::asio::steady_timer retry_;
@@ -174,8 +175,7 @@ Listener listen_impl(const TransportRegistry& registry, std::string_view url,
 
 }  // namespace
 
-std::shared_ptr<listener_core> make_adopting_listener(const SessionOptions& options,
-                                                      failure& err) {
+std::shared_ptr<listener_core> make_adopting_listener(const SessionOptions& options, failure& err) {
   auto opts = session_options(options, engine::role::acceptor, err);
   if (!err && options.listener_queue == 0)
     err = {make_error_code(errc::invalid_argument), "listener_queue must be at least 1"};

@@ -435,4 +435,32 @@ TEST(Convert, TypedReceiverThroughValue) {
   EXPECT_FALSE(got);
 }
 
+TEST(Convert, TypedReceiverConvertsReadyAndAwaitedMessages) {
+  auto [rx, tx] = libchan::buffered_pipe<Value>(4);
+  auto typed = from_value<Receiver<int>>(to_value(std::move(rx)));
+  // Already queued: taken without waiting; a mismatch costs only its message.
+  tx.send(Value(1));
+  tx.send(Value("x"));
+  tx.send(Value(2));
+  EXPECT_EQ(typed.receive(), 1);
+  std::error_code ec;
+  EXPECT_FALSE(typed.receive_for(std::chrono::seconds(5), ec));
+  EXPECT_EQ(ec, errc::type_mismatch);
+  EXPECT_EQ(typed.receive_for(std::chrono::seconds(5), ec), 2);
+  EXPECT_FALSE(ec);
+  // Sent from another thread, usually while the receiver waits.
+  Sender<Value> sender = std::move(tx);
+  std::thread later([&sender] {
+    sender.send(Value(3));
+    sender.send(Value("y"));
+    sender.close();
+  });
+  EXPECT_EQ(typed.receive(), 3);
+  EXPECT_FALSE(typed.receive(ec));
+  EXPECT_EQ(ec, errc::type_mismatch);
+  EXPECT_EQ(typed.receive(ec), std::nullopt);
+  EXPECT_FALSE(ec);
+  later.join();
+}
+
 }  // namespace

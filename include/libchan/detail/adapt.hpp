@@ -62,6 +62,13 @@ class converting_waiter final : public receive_waiter<From> {
   void complete(std::size_t index, std::error_code ec, std::optional<From> value) override {
     // Unlist first: once outer_ completes, its owner may cancel everywhere.
     auto self = owner_.unlist(this);
+    auto converted = convert(std::move(value), ec);
+    outer_.complete(index, ec, std::move(converted));
+  }
+
+  /// `value` as a `To`. A value that does not convert is dropped and its
+  /// error set in `ec`; an error or end already in `ec` passes through.
+  static std::optional<To> convert(std::optional<From>&& value, std::error_code& ec) {
     std::optional<To> converted;
     if (value && !ec) {
       converted.emplace();
@@ -71,7 +78,7 @@ class converting_waiter final : public receive_waiter<From> {
         if (!libchan::from_value(std::move(*value), *converted, ec)) converted.reset();
       }
     }
-    outer_.complete(index, ec, std::move(converted));
+    return converted;
   }
 
   receive_waiter<To>& outer() const noexcept { return outer_; }
@@ -97,6 +104,15 @@ class converting_receiver final : public receiver_impl<To> {
       raw = &*waiters_.emplace(waiters_.end(), *this, w);
     }
     inner_->start_receive(*raw, index);
+  }
+
+  // The blocking calls try this first: a message that is already there
+  // needs no waiter, list entry or deferred completion.
+  bool try_receive(std::optional<To>& out, std::error_code& ec) override {
+    std::optional<From> raw;
+    if (!inner_->try_receive(raw, ec)) return false;
+    out = waiter::convert(std::move(raw), ec);
+    return true;
   }
 
   void cancel_receive(receive_waiter<To>& w) noexcept override {

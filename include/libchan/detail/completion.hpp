@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "libchan/detail/channel_impl.hpp"
@@ -86,8 +87,8 @@ class tracked_handler {
 
  private:
   using executor = boost::asio::associated_executor_t<Handler>;
-  std::decay_t<decltype(boost::asio::prefer(
-      std::declval<executor>(), boost::asio::execution::outstanding_work.tracked))>
+  std::decay_t<decltype(boost::asio::prefer(std::declval<executor>(),
+                                            boost::asio::execution::outstanding_work.tracked))>
       work_;
   Handler handler_;
 };
@@ -102,52 +103,89 @@ void post_completion(Handler&& handler, Args&&... args) {
 /// States of a waiter: claimed by one channel, or given up by its owner.
 enum : int { waiter_idle = 0, waiter_claimed = 1, waiter_abandoned = 2 };
 
-/// The blocking side of a wait: spins briefly, then sleeps on a condvar.
+/// The blocking side of a wait: polls briefly, then sleeps on a condvar.
+///
+/// No lost wake-up: the waiter sets `sleeping_` and tests `state_` under the
+/// mutex, and the notifier sets `state_` and reads `sleeping_` under it, so
+/// one of them sees the other's write. A waiter that saw `sleeping_` set
+/// before the notifier locked is already inside cond_.wait (which released
+/// the mutex as it started waiting), so the notify that follows reaches it
+/// even though it is sent after the notifier unlocked.
+///
+/// The notify is sent after unlocking so that the woken thread does not
+/// find the mutex still held. The waiter owns this object and may destroy
+/// it once it returns, so it returns only after the notifier's last touch
+/// (`state_` = released), which follows the notify at once.
 class blocking_signal {
  public:
   void notify() {
-    std::lock_guard lock(mutex_);
-    done_.store(true, std::memory_order_release);
-    if (sleeping_) cond_.notify_one();
+    bool sleeping;
+    {
+      std::lock_guard lock(mutex_);
+      state_.store(done, std::memory_order_relaxed);
+      sleeping = sleeping_;
+    }
+    if (sleeping) cond_.notify_one();
+    state_.store(released, std::memory_order_release);
   }
 
   void wait() {
-    if (spin()) return;
-    std::unique_lock lock(mutex_);
-    sleeping_ = true;
-    cond_.wait(lock, [&] { return done_.load(std::memory_order_acquire); });
+    if (!poll()) {
+      std::unique_lock lock(mutex_);
+      sleeping_ = true;
+      cond_.wait(lock, [&] { return state_.load(std::memory_order_relaxed) != pending; });
+    }
+    await_release();
   }
 
   /// False if the deadline passed first.
   template <class Clock, class Duration>
   bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
-    if (spin()) return true;
-    std::unique_lock lock(mutex_);
-    sleeping_ = true;
-    return cond_.wait_until(lock, deadline, [&] { return done_.load(std::memory_order_acquire); });
+    if (!poll()) {
+      std::unique_lock lock(mutex_);
+      sleeping_ = true;
+      if (!cond_.wait_until(lock, deadline,
+                            [&] { return state_.load(std::memory_order_relaxed) != pending; }))
+        return false;
+    }
+    await_release();
+    return true;
   }
 
  private:
-  bool spin() {
-    // A peer on another core usually answers within a few hundred
-    // nanoseconds; sleeping costs two system calls.
-    for (int i = 0; i < 200; ++i) {
-      if (done_.load(std::memory_order_acquire)) {
-        // The notifier may still hold the mutex: wait for it to let go
-        // before the caller destroys this object.
-        std::lock_guard lock(mutex_);
-        return true;
-      }
+  enum : int { pending, done, released };
+
+  bool poll() {
+    // On two loaded cores the notifier usually needs the very core this
+    // thread would spin on, so only a short look before sleeping.
+    for (int i = 0; i < spin_count; ++i) {
+      if (state_.load(std::memory_order_acquire) != pending) return true;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     }
-    return false;
+    return state_.load(std::memory_order_acquire) != pending;
   }
+
+  // The notifier is between its unlock and its last store: a few
+  // instructions, unless it was preempted there.
+  void await_release() {
+    for (int i = 0; state_.load(std::memory_order_acquire) != released; ++i) {
+      if (i < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+
+  static constexpr int spin_count = 0;
 
   std::mutex mutex_;
   std::condition_variable cond_;
-  std::atomic<bool> done_{false};
+  std::atomic<int> state_{pending};
   bool sleeping_ = false;
 };
 
