@@ -69,7 +69,13 @@ void session_driver::on_activity() {
   });
 }
 
-void session_driver::close() { session_->close(); }
+void session_driver::close() {
+  // What send accepted goes out first, for as long as a silent peer may
+  // take before keepalive gives up on it.
+  auto linger = session_->opts().engine.keepalive_timeout;
+  if (linger.count() <= 0) linger = default_close_flush;
+  session_->close(std::chrono::steady_clock::now() + linger);
+}
 
 void session_driver::on_end(std::function<void(std::error_code)> fn) {
   boost::asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)]() mutable {

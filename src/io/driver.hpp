@@ -31,6 +31,9 @@ class session_driver final : public session::driver_hooks,
   /// How long a closing session may take to write its last bytes and hear
   /// the peer's end of stream before the socket is closed regardless.
   static constexpr std::chrono::milliseconds close_linger{1000};
+  /// How long close() waits for data that waits for the peer's window,
+  /// when keepalive_timeout does not say.
+  static constexpr std::chrono::milliseconds default_close_flush{5000};
 
   /// Starts driving `conn`, which must be bound to `ex`.
   static std::shared_ptr<session_driver> start(std::unique_ptr<connection> conn, strand ex,
@@ -39,7 +42,9 @@ class session_driver final : public session::driver_hooks,
 
   /// Any thread, no lock held: posts a round of work to the strand.
   void on_activity() override;
-  /// Any thread: closes the session (GOAWAY), then the connection.
+  /// Any thread: closes the session gracefully (data send accepted, then
+  /// FIN on our channels, then GOAWAY, within keepalive_timeout), then the
+  /// connection.
   void close();
   /// Any thread: runs `fn(reason)` on the strand once the session ended.
   void on_end(std::function<void(std::error_code)> fn);

@@ -27,6 +27,10 @@ class output_queue {
 
   /// Bytes queued and not yet consumed.
   std::size_t size() const noexcept { return size_; }
+  /// Offsets in the whole output of the session: of front(), and of the
+  /// next byte to be appended.
+  std::uint64_t front_offset() const noexcept { return consumed_total_; }
+  std::uint64_t end_offset() const noexcept { return consumed_total_ + size_; }
   bool empty() const noexcept { return size_ == 0; }
   /// Queued bytes that answer the peer (replies, resets, pongs): a peer that
   /// keeps asking and never reads makes these grow.
@@ -50,6 +54,7 @@ class output_queue {
   /// Drops `n` written bytes from the front (at most size()).
   void consume(std::size_t n) {
     n = std::min(n, size_);
+    consumed_total_ += n;
     while (n > 0) {
       chunk& c = chunks_.front();
       const std::size_t k = std::min(n, c.bytes.size() - front_pos_);
@@ -96,6 +101,7 @@ class output_queue {
   std::size_t front_pos_ = 0;
   std::size_t size_ = 0;
   std::size_t reply_bytes_ = 0;
+  std::uint64_t consumed_total_ = 0;
 };
 
 }  // namespace libchan::detail::engine

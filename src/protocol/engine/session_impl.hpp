@@ -38,7 +38,8 @@ struct pending_data {
   std::vector<std::uint8_t> bytes;
   std::size_t offset = 0;
   bool fin = false;
-  bool whole = false;  ///< exactly one DATA frame (a v0.1 message)
+  bool whole = false;      ///< exactly one DATA frame (a v0.1 message)
+  std::uint64_t mark = 0;  ///< reported when the first byte goes out
 };
 
 struct stream {
@@ -56,6 +57,7 @@ struct stream {
   std::deque<pending_data> queue;
   std::size_t queued = 0;          ///< payload bytes in `queue`
   bool waits_for_session = false;  ///< listed in impl::session_waiters
+  bool refused = false;            ///< listed in impl::refused
 
   bool we_can_send() const noexcept {
     return state == stream_state::open || state == stream_state::half_closed_remote;
@@ -91,6 +93,12 @@ struct spdy_session::impl {
   output_queue out;
   std::size_t pending = 0;  ///< payload bytes waiting in stream queues
   bool output_blocked = false;
+  /// Streams refused for lack of room for waiting data, told
+  /// on_stream_ready() when room or window may have opened.
+  std::vector<stream_id> refused;
+  bool refusal_waits = false;  ///< the last submit was refused for room
+  /// Marked data that reached the output, in the order it did.
+  std::vector<spdy_session::output_mark> marks;
   bool peer_flow_control = false;
   std::int32_t peer_initial_window = spdy::default_initial_window_size;
   std::uint32_t peer_max_streams = std::numeric_limits<std::uint32_t>::max();
@@ -175,7 +183,15 @@ struct spdy_session::impl {
   // session_send.cpp
   stream_id open_stream(std::uint64_t ref, std::optional<std::uint64_t> parent_ref,
                         stream_id associated, std::error_code& ec);
-  void submit(stream_id id, bytes_view data, bool fin, bool whole, std::error_code& ec);
+  /// Takes all of `data` or, with `partial` (not for whole frames), what
+  /// fits the window now when the rest may not wait; returns bytes taken.
+  std::size_t submit(stream_id id, bytes_view data, bool fin, bool whole, bool partial,
+                     std::uint64_t mark, std::error_code& ec);
+  /// Reports the marks of queued data that will never go out as due now.
+  void drop_marks(const stream& s);
+  /// Waiting data one stream may hold: a sixteenth of max_output_queue.
+  std::size_t stream_queue_cap() const noexcept;
+  void wake_refused();
   std::size_t emit(stream& s, bytes_view data, bool fin, bool whole, bool& fin_done);
   void write_data(stream& s, bytes_view payload, bool fin);
   void flush(stream_id id);
@@ -188,7 +204,6 @@ struct spdy_session::impl {
   /// (or dropped): return them with WINDOW_UPDATE on stream 0 when due.
   void release_session(std::uint64_t n);
   void reset(stream_id id, spdy::rst_status status);
-  std::size_t queued_output() const noexcept { return out.size() + pending; }
   void refuse_call(std::error_code& ec, errc code, std::string why);
 };
 

@@ -303,6 +303,7 @@ void spdy_session::impl::on_settings(const spdy::settings_frame& f) {
     peer_max_streams = e->value;
   }
   flush_all();
+  wake_refused();
   events.on_settings(f);
 }
 
@@ -357,6 +358,8 @@ void spdy_session::impl::on_window_update(const spdy::window_update_frame& f) {
     return;
   }
   flush(f.stream);
+  // A stream refused with nothing queued waits for its window alone.
+  wake_refused();
 }
 
 void spdy_session::impl::on_session_window_update(std::uint32_t delta) {
@@ -377,6 +380,7 @@ void spdy_session::impl::on_session_window_update(std::uint32_t delta) {
     it->second.waits_for_session = false;
     flush(id);
   }
+  wake_refused();
 }
 
 void spdy_session::impl::remote_fin(stream_id id) {

@@ -71,24 +71,29 @@ stream_id spdy_session::impl::open_stream(std::uint64_t ref,
   return id;
 }
 
-void spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, bool whole,
-                                std::error_code& ec) {
+std::size_t spdy_session::impl::stream_queue_cap() const noexcept {
+  return std::max<std::size_t>(opts.limits.max_output_queue / 16, 1);
+}
+
+std::size_t spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, bool whole,
+                                       bool partial, std::uint64_t mark, std::error_code& ec) {
   ec.clear();
+  refusal_waits = false;
   auto it = streams.find(id);
   if (it == streams.end()) {
     refuse_call(ec, errc::closed, "stream " + str(id) + " is not open");
-    return;
+    return 0;
   }
   stream& s = it->second;
   if (!s.we_can_send()) {
     refuse_call(ec, errc::closed, "stream " + str(id) + " is closed for sending");
-    return;
+    return 0;
   }
   if (whole && data.size() > spdy::max_frame_length) {
     refuse_call(ec, errc::limit_exceeded,
                 "DATA frame of " + str(data.size()) + " bytes exceeds the SPDY limit (" +
                     str(spdy::max_frame_length) + " bytes)");
-    return;
+    return 0;
   }
   if (whole && peer_flow_control &&
       static_cast<std::int64_t>(data.size()) >
@@ -96,24 +101,67 @@ void spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, bool wh
     refuse_call(ec, errc::limit_exceeded,
                 "DATA frame of " + str(data.size()) + " bytes exceeds the peer's window (" +
                     str(static_cast<std::uint64_t>(peer_initial_window)) + " bytes)");
-    return;
+    return 0;
   }
-  if (data.empty() && !fin) return;
-  // A lone FIN is always taken: it is 8 bytes and closes the stream.
-  const std::size_t queued = queued_output();
-  if (!data.empty() && queued > 0 && queued + data.size() > opts.limits.max_output_queue) {
+  if (data.empty() && !fin) return 0;
+
+  // What can go out now, and what would wait for the peer's window.
+  std::size_t now = data.size();
+  if (peer_flow_control) {
+    const std::size_t avail = s.queue.empty() ? send_allowance(s) : 0;
+    now = whole ? (avail >= data.size() ? data.size() : 0) : std::min(data.size(), avail);
+  }
+  const std::size_t wait = data.size() - now;
+  // The output is shared by every stream and drained by the connection:
+  // when it is full, everybody waits (a lone FIN is always taken).
+  if (now > 0 && !out.empty() && out.size() + now > opts.limits.max_output_queue) {
     output_blocked = true;
+    refusal_waits = true;
     refuse_call(
         ec, errc::limit_exceeded,
         "output queue full (max_output_queue = " + str(opts.limits.max_output_queue) + " bytes)");
-    return;
+    return 0;
+  }
+  // Data waiting for a window has its own budget, so that a stalled stream
+  // cannot hold up the others: a share per stream, and max_output_queue for
+  // all of them. A stream with nothing waiting may always queue one
+  // submission when nothing else waits.
+  if (wait > 0) {
+    const bool stream_full = s.queued > 0 && s.queued + wait > stream_queue_cap();
+    const bool session_full = pending > 0 && pending + wait > opts.limits.max_output_queue;
+    if (stream_full || session_full) {
+      refusal_waits = true;
+      if (!s.refused) {
+        s.refused = true;
+        refused.push_back(id);
+      }
+      const std::string why =
+          stream_full ? "stream " + str(id) + " waits for the peer's window with " + str(s.queued) +
+                            " bytes queued (max_output_queue / 16 = " + str(stream_queue_cap()) +
+                            " bytes per stream)"
+                      : "data waiting for the peer's windows fills max_output_queue (" +
+                            str(opts.limits.max_output_queue) + " bytes)";
+      if (!partial || whole || now == 0) {
+        refuse_call(ec, errc::limit_exceeded, why);
+        return 0;
+      }
+      // Only what fits the window now; the caller offers the rest later.
+      bool fin_done = false;
+      if (mark != 0) marks.push_back({mark, out.end_offset()});
+      const std::size_t done = emit(s, data.first(now), false, false, fin_done);
+      refuse_call(ec, errc::limit_exceeded, why);
+      return done;
+    }
   }
 
   bool fin_done = false;
   std::size_t done = 0;
+  const std::uint64_t at = out.end_offset();
   if (s.queue.empty()) done = emit(s, data, fin, whole, fin_done);
+  if (mark != 0 && done > 0) marks.push_back({mark, at});
   if (done < data.size() || (fin && !fin_done)) {
     pending_data rest;
+    if (done == 0) rest.mark = mark;
     rest.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(done), data.end());
     rest.fin = fin;
     rest.whole = whole;
@@ -125,6 +173,18 @@ void spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, bool wh
     s.state =
         s.state == stream_state::open ? stream_state::half_closed_local : stream_state::closing;
     finish_if_done(id);
+  }
+  return data.size();
+}
+
+void spdy_session::impl::wake_refused() {
+  if (refused.empty()) return;
+  // Each may be refused again, and listed anew.
+  for (stream_id id : std::exchange(refused, {})) {
+    auto it = streams.find(id);
+    if (it == streams.end() || !it->second.refused) continue;
+    it->second.refused = false;
+    events.on_stream_ready(id);
   }
 }
 
@@ -198,6 +258,7 @@ void spdy_session::impl::flush(stream_id id) {
   auto it = streams.find(id);
   if (it == streams.end()) return;
   stream& s = it->second;
+  const std::size_t before = pending;
   while (!s.queue.empty()) {
     pending_data& item = s.queue.front();
     const bytes_view rest = bytes_view(item.bytes).subspan(item.offset);
@@ -213,14 +274,19 @@ void spdy_session::impl::flush(stream_id id) {
       return;
     }
     bool fin_done = false;
+    const std::uint64_t at = out.end_offset();
     const std::size_t n = emit(s, rest, item.fin, item.whole, fin_done);
+    if (item.mark != 0 && item.offset == 0 && n > 0) marks.push_back({item.mark, at});
     item.offset += n;
     s.queued -= n;
     pending -= n;
     if (item.offset < item.bytes.size() || (item.fin && !fin_done)) break;
     s.queue.pop_front();
   }
+  const bool moved = pending < before;
   finish_if_done(id);
+  // Room for waiting data, or a window, opened: refused senders may retry.
+  if (moved) wake_refused();
 }
 
 void spdy_session::impl::flush_all() {

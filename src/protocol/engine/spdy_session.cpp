@@ -109,11 +109,20 @@ void spdy_session::impl::close_stream(stream_id id, std::error_code ec, const st
   if (it == streams.end()) return;
   stream& s = it->second;
   pending -= s.queued;
+  const bool freed = s.queued > 0;
+  drop_marks(s);
   if (s.waits_for_session) std::erase(session_waiters, id);
+  if (s.refused) std::erase(refused, id);
   if (s.unconsumed > 0) closed_unconsumed[id] += s.unconsumed;
   streams.erase(it);
   events.on_stream_closed(id, ec, reason);
   check_drained();
+  if (freed) wake_refused();
+}
+
+void spdy_session::impl::drop_marks(const stream& s) {
+  for (const auto& item : s.queue)
+    if (item.mark != 0 && item.offset == 0) marks.push_back({item.mark, 0});
 }
 
 void spdy_session::impl::finish_if_done(stream_id id) {
@@ -155,12 +164,14 @@ void spdy_session::impl::fail(errc code, const std::string& reason, spdy::goaway
   // Queued data will never be allowed out now; the GOAWAY goes right after
   // what is already in the output.
   for (auto& [id, s] : streams) {
+    drop_marks(s);
     s.queue.clear();
     s.queued = 0;
     s.waits_for_session = false;
   }
   pending = 0;
   session_waiters.clear();
+  refused.clear();
   if (!goaway_sent) {
     goaway_sent = true;
     queue_frame(spdy::goaway_frame{last_good_peer_id, status}, false);
@@ -174,7 +185,7 @@ void spdy_session::impl::fail(errc code, const std::string& reason, spdy::goaway
 }
 
 void spdy_session::impl::check_drained() {
-  if (output_blocked && queued_output() < opts.limits.max_output_queue / 2) {
+  if (output_blocked && out.size() < opts.limits.max_output_queue / 2) {
     output_blocked = false;
     events.on_output_drained();
   }
@@ -250,13 +261,34 @@ stream_id spdy_session::open_stream(std::uint64_t ref, std::optional<std::uint64
 }
 
 void spdy_session::submit_data(stream_id id, std::span<const std::uint8_t> data, bool fin,
-                               std::error_code& ec) {
-  impl_->submit(id, data, fin, false, ec);
+                               std::error_code& ec, std::uint64_t mark) {
+  impl_->submit(id, data, fin, false, false, mark, ec);
+}
+
+std::size_t spdy_session::submit_some(stream_id id, std::span<const std::uint8_t> data, bool fin,
+                                      std::error_code& ec, std::uint64_t mark) {
+  return impl_->submit(id, data, fin, false, true, mark, ec);
 }
 
 void spdy_session::submit_frame(stream_id id, std::span<const std::uint8_t> data, bool fin,
-                                std::error_code& ec) {
-  impl_->submit(id, data, fin, true, ec);
+                                std::error_code& ec, std::uint64_t mark) {
+  impl_->submit(id, data, fin, true, false, mark, ec);
+}
+
+void spdy_session::take_marks(std::vector<output_mark>& out) {
+  out.insert(out.end(), impl_->marks.begin(), impl_->marks.end());
+  impl_->marks.clear();
+}
+
+std::uint64_t spdy_session::output_offset() const noexcept { return impl_->out.front_offset(); }
+
+bool spdy_session::last_refusal_waits() const noexcept { return impl_->refusal_waits; }
+
+bool spdy_session::data_waiting() const noexcept {
+  const impl& m = *impl_;
+  if (m.pending > 0) return true;
+  return std::any_of(m.streams.begin(), m.streams.end(),
+                     [](const auto& e) { return !e.second.queue.empty(); });
 }
 
 void spdy_session::consume(stream_id id, std::size_t n) { impl_->consume(id, n); }

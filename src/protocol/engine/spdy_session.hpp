@@ -57,7 +57,10 @@ struct limits {
   /// with WINDOW_UPDATE on stream 0 once the peer does flow control. Never
   /// below SPDY/3.1's initial 64 KiB: a window cannot be shrunk by update.
   std::uint32_t session_window = 8u << 20;
-  /// Bytes queued for output before submit_data() refuses more.
+  /// Bytes queued for output before submit_data() refuses more. Data that
+  /// waits for the peer's window (peers that do flow control) has a budget
+  /// of its own: this much for all streams together, and a sixteenth of it
+  /// per stream, so that a stalled stream does not hold up the others.
   std::size_t max_output_queue = 4u << 20;
 };
 
@@ -105,6 +108,10 @@ class handler {
   virtual void on_stream_closed(stream_id id, std::error_code ec, const std::string& reason) = 0;
   /// Queued output fell below half of max_output_queue after being full.
   virtual void on_output_drained() {}
+  /// A stream whose data was refused (or partly taken) because the data
+  /// waiting for the peer's window had no room may take more now: its
+  /// window grew, or waiting data went out. May be called spuriously.
+  virtual void on_stream_ready(stream_id /*id*/) {}
   /// The peer's SETTINGS, every entry as received (unknown ids included),
   /// after the engine applied the ones it knows.
   virtual void on_settings(const spdy::settings_frame& /*settings*/) {}
@@ -156,17 +163,46 @@ class spdy_session {
   /// max_send_frame bytes, honouring the peer's window when the peer does
   /// flow control (and its session window, once it announced one). `fin`
   /// half-closes our side after the data.
-  /// Fails with limit_exceeded when the output queue is full: retry after
-  /// on_output_drained().
-  void submit_data(stream_id id, std::span<const std::uint8_t> data, bool fin, std::error_code& ec);
+  /// Fails with limit_exceeded when there is no room: the output queue is
+  /// full (retry after on_output_drained()), or the data would wait for the
+  /// peer's window and the stream, or all streams together, hold their
+  /// share of waiting data already (retry after on_stream_ready()).
+  /// last_refusal_waits() tells these from a call that can never succeed.
+  ///
+  /// A non-zero `mark` (in every submit call) tags the first byte of
+  /// `data`: take_marks() tells where in the output it went.
+  void submit_data(stream_id id, std::span<const std::uint8_t> data, bool fin, std::error_code& ec,
+                   std::uint64_t mark = 0);
+  /// As submit_data(), but when the data would have to wait and may not,
+  /// takes what fits the peer's window now. Returns the bytes taken: all of
+  /// them (and the FIN) without an error, fewer with limit_exceeded.
+  std::size_t submit_some(stream_id id, std::span<const std::uint8_t> data, bool fin,
+                          std::error_code& ec, std::uint64_t mark = 0);
   /// Queues one whole DATA frame (v0.1 messages must be a single frame).
-  void submit_frame(stream_id id, std::span<const std::uint8_t> data, bool fin,
-                    std::error_code& ec);
+  void submit_frame(stream_id id, std::span<const std::uint8_t> data, bool fin, std::error_code& ec,
+                    std::uint64_t mark = 0);
+  /// Where marked data went: the offset, in all the output the session
+  /// ever produced, of the DATA frame carrying its first byte. Data that
+  /// was dropped (its stream closed first) is reported at offset 0.
+  struct output_mark {
+    std::uint64_t mark = 0;
+    std::uint64_t offset = 0;
+  };
+  /// Appends the marks reported since the last call to `out`.
+  void take_marks(std::vector<output_mark>& out);
+  /// The offset of pending_output()'s first byte in all the output.
+  std::uint64_t output_offset() const noexcept;
   /// The upper layer has taken `n` bytes of this stream's data: frees
   /// receive budget and, for peers that do flow control, the window.
   /// Also valid after on_stream_closed(): bytes still held (or dropped) by
   /// the upper layer count toward max_unconsumed until consumed.
   void consume(stream_id id, std::size_t n);
+  /// True when the last submit_* call was refused, or took less, for lack
+  /// of room: it may succeed later.
+  bool last_refusal_waits() const noexcept;
+  /// True while data (or a FIN) that submit_* accepted waits in a stream
+  /// queue for the peer's window.
+  bool data_waiting() const noexcept;
   /// Resets a stream with a reason (sent as RST_STREAM status).
   void reset_stream(stream_id id, spdy::rst_status status);
   /// Sends GOAWAY and stops opening streams; the session ends when the

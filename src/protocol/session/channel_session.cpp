@@ -1,5 +1,6 @@
 #include "session/channel_session.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "libchan/pipe.hpp"
@@ -25,7 +26,7 @@ class channel_session::events final : public engine::handler {
       s_.streams_[info.id] = ep;
       auto held = std::exchange(ep->held(), {});
       for (auto& h : held)
-        s_.submit(ep, std::move(h.bytes), h.fin, h.whole_frame, std::move(h.done));
+        s_.submit(ep, std::move(h.bytes), h.fin, h.whole_frame, std::move(h.done), h.mark);
       return;
     }
     if (pending() >= s_.opts_.max_pending_refs || s_.unclaimed_.count(info.ref)) {
@@ -65,6 +66,8 @@ class channel_session::events final : public engine::handler {
     if (it == s_.streams_.end()) return;
     auto ep = std::move(it->second);
     s_.streams_.erase(it);
+    // Writes that waited for room on it never will be taken.
+    s_.fail_blocked(*ep, make_error_code(errc::closed));
     if (ep->role() == stream_role::unclaimed) {
       // Still kept by ref: a later message may name it and read what came.
       ep->on_closed(ec);
@@ -73,7 +76,22 @@ class channel_session::events final : public engine::handler {
     ep->on_closed(ec);
   }
 
-  void on_output_drained() override { s_.flush_blocked(); }
+  void on_output_drained() override { s_.retry_blocked(); }
+
+  void on_stream_ready(engine::stream_id id) override {
+    auto it = s_.streams_.find(id);
+    if (it == s_.streams_.end() || !it->second->waiting) return;
+    auto ep = it->second;
+    if (s_.retrying_) {
+      s_.retry_again_ = true;
+      return;
+    }
+    s_.retrying_ = true;
+    if (s_.retry(*ep)) ep->waiting = false;
+    s_.retrying_ = false;
+    std::erase_if(s_.waiting_, [](const auto& e) { return !e->waiting; });
+    if (s_.retry_again_) s_.retry_blocked();
+  }
 
   void on_settings(const spdy::settings_frame& f) override { s_.on_peer_settings(f); }
 
@@ -96,7 +114,8 @@ class channel_session::events final : public engine::handler {
     s_.streams_[info.id] = ep;
     // Hand it over after the lock is released: whoever waits in accept may
     // call straight back into this session.
-    auto receiver = std::make_shared<Receiver<Value>>(std::dynamic_pointer_cast<inbound_channel>(ep));
+    auto receiver =
+        std::make_shared<Receiver<Value>>(std::dynamic_pointer_cast<inbound_channel>(ep));
     s_.defer([weak = s_.weak_from_this(), receiver, id = info.id] {
       auto self = weak.lock();
       if (!self) return;
@@ -161,6 +180,7 @@ std::size_t channel_session::feed(std::span<const std::uint8_t> input) {
   run([&] {
     n = engine_->receive(input);
     if (fd_passing_ == fd_passing::undecided) watch_first_frame(input.first(n));
+    finish_close();
   });
   return n;
 }
@@ -191,12 +211,27 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
 }
 
 void channel_session::tick(engine::steady_time now) {
-  run([&] { engine_->tick(now); });
+  run([&] {
+    engine_->tick(now);
+    finish_close();
+    if (closing_ && !ended_ && close_deadline_ && now >= *close_deadline_) {
+      // The peer kept its windows shut past the linger: drop what waits.
+      std::string why =
+          "session closed; data waiting for the peer's window dropped after the "
+          "close deadline";
+      note_error(why);
+      engine_->shutdown();
+      end_session(make_error_code(errc::disconnected), why);
+    }
+  });
 }
 
 std::optional<engine::steady_time> channel_session::next_deadline() {
   std::lock_guard lock(mutex_);
-  return engine_->next_deadline();
+  auto deadline = engine_->next_deadline();
+  if (closing_ && !ended_ && close_deadline_ && (!deadline || *close_deadline_ < *deadline))
+    deadline = close_deadline_;
+  return deadline;
 }
 
 bool channel_session::finished() {
@@ -266,7 +301,7 @@ std::uint64_t channel_session::next_ref() {
 Sender<Value> channel_session::open_sender(std::error_code& ec) {
   std::shared_ptr<endpoint> ep;
   run([&] {
-    if (ended_) {
+    if (ended_ || closing_) {
       ec = end_error();
       return;
     }
@@ -282,12 +317,66 @@ Sender<Value> channel_session::open_sender(std::error_code& ec) {
   return Sender<Value>(std::dynamic_pointer_cast<outbound_channel>(ep));
 }
 
-void channel_session::close() {
+void channel_session::close(std::optional<engine::steady_time> linger_until) {
   run([&] {
-    if (ended_) return;
-    engine_->shutdown();
-    end_session(make_error_code(errc::disconnected), "session closed");
+    if (ended_ || closing_) return;
+    closing_ = true;
+    close_deadline_ = linger_until;
+    const auto ec = make_error_code(errc::disconnected);
+    // Sends not accepted yet fail now, as after the end; what `send`
+    // accepted is written before the GOAWAY. A message partly taken goes
+    // out whole (with the FIN behind it), or the peer would see it cut off.
+    std::deque<std::shared_ptr<endpoint>> partial;
+    for (auto& ep : std::exchange(waiting_, {})) {
+      if (!ep->waiting || ep->blocked().empty() || ep->blocked().front().offset == 0) {
+        fail_blocked(*ep, ec);
+        continue;
+      }
+      auto w = std::move(ep->blocked().front());
+      ep->blocked().pop_front();
+      fail_blocked(*ep, ec);
+      w.fin = ep->role() == stream_role::outbound || ep->role() == stream_role::bytes;
+      ep->blocked().push_back(std::move(w));
+      ep->waiting = true;
+      partial.push_back(ep);
+    }
+    waiting_ = std::move(partial);
+    for (auto& [ref, ep] : awaited_) {
+      for (auto& h : std::exchange(ep->held(), {})) {
+        release_mark(h.mark);
+        if (h.done) defer([done = std::move(h.done), ec] { done(ec); });
+      }
+    }
+    for (auto& u : undecided_)
+      if (u.done) defer([done = std::move(u.done), ec] { done(ec); });
+    defer([waiting = std::make_shared<std::deque<undecided_send>>(std::move(undecided_))] {});
+    undecided_.clear();
+    // Our channels and byte streams end cleanly behind their data. Ids
+    // first: a FIN may close a stream, and its table entry, at once.
+    std::vector<engine::stream_id> ids;
+    for (const auto& [id, ep] : streams_)
+      if (!ep->waiting && (ep->role() == stream_role::outbound || ep->role() == stream_role::bytes))
+        ids.push_back(id);
+    for (auto id : ids) {
+      std::error_code ignored;  // already closed for sending: nothing to do
+      engine_->submit_data(id, {}, true, ignored);
+    }
+    defer([tx = incoming_tx_.impl()] { tx->close_send(); });
+    finish_close();
   });
+}
+
+bool channel_session::closing() {
+  std::lock_guard lock(mutex_);
+  return closing_ && !ended_;
+}
+
+void channel_session::finish_close() {
+  if (!closing_ || ended_ || engine_->data_waiting()) return;
+  if (std::any_of(waiting_.begin(), waiting_.end(), [](const auto& e) { return e->waiting; }))
+    return;
+  engine_->shutdown();
+  end_session(make_error_code(errc::disconnected), "session closed");
 }
 
 void channel_session::end_session(std::error_code ec, const std::string& detail) {
@@ -306,9 +395,7 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
       if (h.done) defer([done = std::move(h.done), ec] { done(ec); });
     ep->on_closed(ec);
   }
-  for (auto& b : blocked_)
-    if (b.done) defer([done = std::move(b.done), ec] { done(ec); });
-  blocked_.clear();
+  for (auto& ep : std::exchange(waiting_, {})) fail_blocked(*ep, ec);
   // Messages still waiting may hold channel ends of this session: they go
   // once the lock is released, with the descriptors nobody will write or
   // name now.
@@ -317,6 +404,8 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
   defer([waiting = std::make_shared<std::deque<undecided_send>>(std::move(undecided_))] {});
   undecided_.clear();
   outgoing_fds_.clear();
+  outgoing_marks_.clear();
+  mark_offsets_.clear();
   unclaimed_fds_.clear();
   defer([tx = incoming_tx_.impl()] { tx->close_send(); });
 }
@@ -324,43 +413,101 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
 // ---------------------------------------------------------------------------
 // Writing
 
-bool channel_session::try_submit(endpoint& ep, std::vector<std::uint8_t>& bytes, bool fin,
-                                 bool whole_frame, std::error_code& ec) {
+bool channel_session::try_submit(endpoint& ep, pending_write& w, std::error_code& ec) {
   ec.clear();
-  if (whole_frame && !bytes.empty())
-    engine_->submit_frame(ep.id(), bytes, fin, ec);
-  else
-    engine_->submit_data(ep.id(), bytes, fin, ec);
-  // A full output queue is not a failure: wait for on_output_drained.
-  return ec != errc::limit_exceeded;
+  auto rest = std::span<const std::uint8_t>(w.bytes).subspan(w.offset);
+  const std::uint64_t mark = w.offset == 0 ? w.mark : 0;
+  if (w.whole_frame && !rest.empty()) {
+    engine_->submit_frame(ep.id(), rest, w.fin, ec, mark);
+    if (!ec) w.offset = w.bytes.size();
+  } else {
+    w.offset += engine_->submit_some(ep.id(), rest, w.fin, ec, mark);
+  }
+  // No room is not a failure: wait for on_output_drained or on_stream_ready.
+  if (ec && engine_->last_refusal_waits()) return false;
+  if (ec) release_mark(mark);
+  return true;
+}
+
+void channel_session::release_mark(std::uint64_t mark) {
+  if (mark != 0 && !outgoing_marks_.empty() && mark >= outgoing_marks_.front())
+    mark_offsets_.try_emplace(mark, 0);
 }
 
 void channel_session::submit(const std::shared_ptr<endpoint>& ep, std::vector<std::uint8_t> bytes,
-                             bool fin, bool whole_frame,
-                             std::function<void(std::error_code)> done) {
-  auto finish = [this, &done](std::error_code ec) {
+                             bool fin, bool whole_frame, std::function<void(std::error_code)> done,
+                             std::uint64_t mark) {
+  auto finish = [this, &done, mark](std::error_code ec) {
+    if (ec) release_mark(mark);
     if (done) defer([done = std::move(done), ec] { done(ec); });
   };
   if (ended_) return finish(end_error());
+  // A closing session takes no new data, but lets channels end.
+  if (closing_ && !(bytes.empty() && fin)) return finish(end_error());
   if (!ep->bound()) {
-    ep->held().push_back({std::move(bytes), fin, whole_frame, std::move(done)});
+    ep->held().push_back({std::move(bytes), fin, whole_frame, std::move(done), 0, mark});
     return;
   }
-  if (blocked_.empty()) {
+  if (ep->blocked().empty()) {
+    pending_write w{std::move(bytes), fin, whole_frame, nullptr, 0, mark};
     std::error_code ec;
-    if (try_submit(*ep, bytes, fin, whole_frame, ec)) return finish(ec);
+    if (try_submit(*ep, w, ec)) return finish(ec);
+    w.done = std::move(done);
+    ep->blocked().push_back(std::move(w));
+    if (!ep->waiting) {
+      ep->waiting = true;
+      waiting_.push_back(ep);
+    }
+    return;
   }
-  blocked_.push_back({ep, std::move(bytes), fin, whole_frame, std::move(done)});
+  ep->blocked().push_back({std::move(bytes), fin, whole_frame, std::move(done), 0, mark});
 }
 
-void channel_session::flush_blocked() {
-  while (!blocked_.empty()) {
-    auto& b = blocked_.front();
+bool channel_session::retry(endpoint& ep) {
+  while (!ep.blocked().empty()) {
+    // Off the list while the engine runs: it may close the stream, and fail
+    // the writes still listed, from inside the call.
+    auto w = std::move(ep.blocked().front());
+    ep.blocked().pop_front();
     std::error_code ec;
-    if (!try_submit(*b.ep, b.bytes, b.fin, b.whole_frame, ec)) return;
-    if (b.done) defer([done = std::move(b.done), ec] { done(ec); });
-    blocked_.pop_front();
+    if (!try_submit(ep, w, ec)) {
+      if (streams_.count(ep.id()) == 0) {
+        release_mark(w.offset == 0 ? w.mark : 0);
+        if (w.done) defer([done = std::move(w.done)] { done(make_error_code(errc::closed)); });
+        fail_blocked(ep, make_error_code(errc::closed));
+        return true;
+      }
+      ep.blocked().push_front(std::move(w));
+      return false;
+    }
+    if (w.done) defer([done = std::move(w.done), ec] { done(ec); });
   }
+  return true;
+}
+
+void channel_session::retry_blocked() {
+  if (retrying_) {
+    retry_again_ = true;
+    return;
+  }
+  retrying_ = true;
+  do {
+    retry_again_ = false;
+    auto eps = waiting_;  // retries may list more
+    for (auto& ep : eps)
+      if (ep->waiting && retry(*ep)) ep->waiting = false;
+    std::erase_if(waiting_, [](const auto& e) { return !e->waiting; });
+  } while (retry_again_);
+  retrying_ = false;
+}
+
+void channel_session::fail_blocked(endpoint& ep, std::error_code ec) {
+  for (auto& w : std::exchange(ep.blocked(), {})) {
+    if (w.offset == 0) release_mark(w.mark);
+    if (w.done) defer([done = std::move(w.done), ec] { done(ec); });
+  }
+  ep.waiting = false;
+  // Left in waiting_ until the next retry pass drops it.
 }
 
 }  // namespace libchan::detail::session

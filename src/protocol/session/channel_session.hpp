@@ -61,6 +61,16 @@ class driver_hooks {
 
 class endpoint;
 
+/// Bytes for one stream that the engine has not taken (all) yet.
+struct pending_write {
+  std::vector<std::uint8_t> bytes;
+  bool fin;
+  bool whole_frame;
+  std::function<void(std::error_code)> done;
+  std::size_t offset = 0;  ///< bytes the engine took already
+  std::uint64_t mark = 0;  ///< names the descriptors of the message, if any
+};
+
 class channel_session : public std::enable_shared_from_this<channel_session> {
  public:
   /// The session keeps only a weak reference to `hooks`: a driver that goes
@@ -108,8 +118,16 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// The top-level channels the peer opens, in order (Go's
   /// WaitReceiveChannel); the end once the session ends.
   Receiver<Receiver<Value>>& incoming() noexcept { return incoming_rx_; }
-  /// Sends GOAWAY; pending operations fail with errc::disconnected.
-  void close();
+  /// Closes the session gracefully: new sends, and sends still waiting to
+  /// be accepted, fail with errc::disconnected (but a message partly
+  /// written already is finished); channels we send on get
+  /// their FIN; what `send` accepted is written, though it may wait for the
+  /// peer's window, until `linger_until` at most (checked by tick()). Then
+  /// GOAWAY, and every pending operation fails with errc::disconnected.
+  /// Without a deadline it waits as long as the data does.
+  void close(std::optional<engine::steady_time> linger_until = std::nullopt);
+  /// True from close() until the session ended.
+  bool closing();
   engine::dialect wire_dialect();
   /// True once both sides announced descriptor passing.
   bool passes_descriptors();
@@ -165,8 +183,9 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Queues bytes on a stream, in order per stream, waiting while the output
   /// is full or the stream is not open yet. `whole_frame`: v0.1 messages
   /// travel as exactly one DATA frame. `done` is deferred. Under the lock.
+  /// `mark`: the message names descriptors (see take_output).
   void submit(const std::shared_ptr<endpoint>& ep, std::vector<std::uint8_t> bytes, bool fin,
-              bool whole_frame, std::function<void(std::error_code)> done);
+              bool whole_frame, std::function<void(std::error_code)> done, std::uint64_t mark = 0);
   /// Encodes `value` for the channel `parent` and submits it. Under the lock.
   void send_message(const std::shared_ptr<endpoint>& parent, Value value,
                     std::function<void(std::error_code)> done);
@@ -204,9 +223,19 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   };
   std::uint64_t next_ref();
   void end_session(std::error_code ec, const std::string& detail);
-  void flush_blocked();
-  bool try_submit(endpoint& ep, std::vector<std::uint8_t>& bytes, bool fin, bool whole_frame,
-                  std::error_code& ec);
+  /// Retries the blocked writes of every waiting endpoint, in order.
+  void retry_blocked();
+  /// Offers `ep`'s blocked writes again; true once none is left.
+  bool retry(endpoint& ep);
+  /// Fails `ep`'s blocked writes with `ec`.
+  void fail_blocked(endpoint& ep, std::error_code ec);
+  /// Offers the rest of `w` to the engine; false if it must wait.
+  bool try_submit(endpoint& ep, pending_write& w, std::error_code& ec);
+  /// Ends a closing session once nothing accepted waits any more.
+  void finish_close();
+  /// The descriptors of a message that will not be written go with the
+  /// next write: the peer numbers descriptors in the order they arrive.
+  void release_mark(std::uint64_t mark);
   std::shared_ptr<endpoint> claim_ref(std::uint64_t ref, int kind, std::error_code& ec);
 
   // Descriptor passing (descriptors.cpp). Whether the peer takes
@@ -241,14 +270,13 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::map<std::uint64_t, std::shared_ptr<endpoint>> unclaimed_;
   std::map<std::uint64_t, std::shared_ptr<endpoint>> awaited_;
 
-  struct blocked_write {
-    std::shared_ptr<endpoint> ep;
-    std::vector<std::uint8_t> bytes;
-    bool fin;
-    bool whole_frame;
-    std::function<void(std::error_code)> done;
-  };
-  std::deque<blocked_write> blocked_;
+  // Endpoints with blocked writes, in the order they blocked. Each stream
+  // waits on its own: one out of window does not hold up the others.
+  std::deque<std::shared_ptr<endpoint>> waiting_;
+  bool retrying_ = false;
+  bool retry_again_ = false;
+  bool closing_ = false;
+  std::optional<engine::steady_time> close_deadline_;
 
   fd_passing fd_passing_ = fd_passing::off;
   std::uint8_t first_frame_[4] = {};
@@ -261,7 +289,15 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   };
   std::deque<undecided_send> undecided_;
   std::uint64_t fds_sent_ = 0;  ///< indexes given to our descriptors
+  // Descriptors not written yet, in index order, each with the mark of the
+  // message naming it; where each marked message starts in the output,
+  // once it is there. A write carries the descriptors of the messages that
+  // start in it, and every one before them, but no more.
   std::deque<outgoing_descriptor> outgoing_fds_;
+  std::deque<std::uint64_t> outgoing_marks_;
+  std::unordered_map<std::uint64_t, std::uint64_t> mark_offsets_;
+  std::vector<engine::spdy_session::output_mark> new_marks_;
+  std::uint64_t next_mark_ = 1;
   std::uint64_t fds_received_ = 0;
   std::map<std::uint64_t, Fd> unclaimed_fds_;
 

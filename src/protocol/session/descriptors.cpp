@@ -3,6 +3,9 @@
 // and keeping the ones received until a message names them.
 #include "session/descriptors.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "libchan/value.hpp"
 #include "session/channel_session.hpp"
 
@@ -80,20 +83,54 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
     auto pending = engine_->pending_output();
     if (pending.empty()) return false;
     std::size_t n = std::min(pending.size(), max);
-    // Every descriptor queued so far belongs to a message whose bytes are
-    // not in the output yet, or are among the bytes taken now: all of them
-    // go with this write, the latest.
+    // Marks come in increasing order of messages; one below the first
+    // descriptor still waiting is of descriptors that went already.
+    engine_->take_marks(new_marks_);
+    for (const auto& m : new_marks_)
+      if (!outgoing_marks_.empty() && m.mark >= outgoing_marks_.front())
+        mark_offsets_.try_emplace(m.mark, m.offset);
+    new_marks_.clear();
     if (!outgoing_fds_.empty()) {
+      // Descriptors are numbered in the order they arrive, so the write
+      // that carries a message's first byte carries its descriptors and
+      // every one before them. Those of messages further on, or not in the
+      // output yet, wait: a burst of messages does not send its
+      // descriptors far ahead of the messages naming them.
+      const std::uint64_t start = engine_->output_offset();
+      auto due = [&](std::uint64_t end) {
+        std::size_t k = 0;
+        for (std::size_t j = 0; j < outgoing_marks_.size(); ++j) {
+          auto at = mark_offsets_.find(outgoing_marks_[j]);
+          if (at != mark_offsets_.end() && at->second < end) k = j + 1;
+        }
+        return k;
+      };
       const std::size_t room = max_fds > fds.size() ? max_fds - fds.size() : 0;
-      if (outgoing_fds_.size() > room) {
-        // The bytes might name descriptors past the room of this write: end
-        // it here, or send a first share of them with a single byte.
-        if (!out.empty() || room == 0) return false;
-        n = 1;
+      std::size_t k = due(start + n);
+      if (k > room) {
+        // End the write before the first message whose descriptors do not
+        // fit; if that message comes first, send a share of the
+        // descriptors before it with a single byte.
+        std::uint64_t cut = UINT64_MAX;
+        for (std::size_t j = room; j < outgoing_marks_.size(); ++j) {
+          auto at = mark_offsets_.find(outgoing_marks_[j]);
+          if (at != mark_offsets_.end()) cut = std::min(cut, at->second);
+        }
+        if (cut > start) {
+          n = static_cast<std::size_t>(std::min<std::uint64_t>(n, cut - start));
+          k = due(start + n);
+        } else {
+          if (!out.empty() || room == 0) return false;
+          n = 1;
+          k = room;
+        }
       }
-      for (std::size_t i = 0; i < room && !outgoing_fds_.empty(); ++i) {
+      for (std::size_t i = 0; i < k; ++i) {
         fds.push_back(std::move(outgoing_fds_.front()));
         outgoing_fds_.pop_front();
+        const std::uint64_t mark = outgoing_marks_.front();
+        outgoing_marks_.pop_front();
+        if (outgoing_marks_.empty() || outgoing_marks_.front() != mark) mark_offsets_.erase(mark);
       }
     }
     out.insert(out.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));

@@ -46,13 +46,13 @@ class endpoint {
 
   /// Writes held back until the stream is open (a Sender named by a message
   /// before the peer's SYN_STREAM arrived).
-  struct held_write {
-    std::vector<std::uint8_t> bytes;
-    bool fin;
-    bool whole_frame;
-    std::function<void(std::error_code)> done;
-  };
+  using held_write = pending_write;
   std::deque<held_write>& held() noexcept { return held_; }
+  /// Writes on the open stream that the engine had no room for yet, in
+  /// order; the first may be partly taken. Their sends have not completed.
+  std::deque<held_write>& blocked() noexcept { return blocked_; }
+  /// Listed in the session's list of endpoints with blocked writes.
+  bool waiting = false;
 
  protected:
   std::weak_ptr<channel_session> session_;
@@ -60,6 +60,7 @@ class endpoint {
   std::uint64_t ref_;
   engine::stream_id id_;
   std::deque<held_write> held_;
+  std::deque<held_write> blocked_;
 };
 
 /// A stream the peer opened that no message has named yet: keeps what

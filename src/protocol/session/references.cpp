@@ -68,7 +68,8 @@ class channel_session::encoder final : public ExtensionHook {
         auto local = leaf.take_sender().release();
         auto from = std::dynamic_pointer_cast<inbound_channel>(ep);
         actions_.push_back([from, local] { channel_forwarder<Value>::start(from, local); });
-        return put(v01 ? v01::channel : v02::sender, v01::encoder_keeps_receiver, ep, type, payload);
+        return put(v01 ? v01::channel : v02::sender, v01::encoder_keeps_receiver, ep, type,
+                   payload);
       }
       case Value::Kind::receiver: {
         auto ep = open(stream_role::outbound, true, ec);
@@ -76,7 +77,8 @@ class channel_session::encoder final : public ExtensionHook {
         auto local = leaf.take_receiver().release();
         auto to = std::dynamic_pointer_cast<outbound_channel>(ep);
         actions_.push_back([to, local] { channel_forwarder<Value>::start(local, to); });
-        return put(v01 ? v01::channel : v02::receiver, v01::encoder_keeps_sender, ep, type, payload);
+        return put(v01 ? v01::channel : v02::receiver, v01::encoder_keeps_sender, ep, type,
+                   payload);
       }
       case Value::Kind::fd:
         if (s_.fd_passing_ == fd_passing::on) return put_descriptor(leaf, type, payload, ec);
@@ -96,10 +98,10 @@ class channel_session::encoder final : public ExtensionHook {
           actions_.push_back([impl, remote] { byte_pump::start(impl, remote); });
         if (mode != ByteStream::Mode::read_only)
           actions_.push_back([impl, remote] { byte_pump::start(remote, impl); });
-        std::int8_t t = v01                                     ? v01::stream
-                        : mode == ByteStream::Mode::duplex      ? v02::duplex_stream
-                        : mode == ByteStream::Mode::read_only   ? v02::stream_receiver_reads
-                                                                : v02::stream_receiver_writes;
+        std::int8_t t = v01                                   ? v01::stream
+                        : mode == ByteStream::Mode::duplex    ? v02::duplex_stream
+                        : mode == ByteStream::Mode::read_only ? v02::stream_receiver_reads
+                                                              : v02::stream_receiver_writes;
         type = t;
         payload.clear();
         put_ref(payload, ep->ref());
@@ -206,8 +208,7 @@ class channel_session::decoder final : public ExtensionHook {
  public:
   explicit decoder(channel_session& s) : s_(s) {}
 
-  void encode_leaf(Value&, std::int8_t&, std::vector<std::uint8_t>&,
-                   std::error_code& ec) override {
+  void encode_leaf(Value&, std::int8_t&, std::vector<std::uint8_t>&, std::error_code& ec) override {
     ec = errc::not_supported;
   }
 
@@ -263,7 +264,7 @@ class channel_session::decoder final : public ExtensionHook {
           break;
         default:
           role = stream_role::bytes;
-          mode = type == v02::duplex_stream          ? ByteStream::Mode::duplex
+          mode = type == v02::duplex_stream           ? ByteStream::Mode::duplex
                  : type == v02::stream_receiver_reads ? ByteStream::Mode::read_only
                                                       : ByteStream::Mode::write_only;
       }
@@ -290,7 +291,8 @@ class channel_session::decoder final : public ExtensionHook {
   // that they close with it instead of waiting for a name forever.
   Value take_descriptor(std::span<const std::uint8_t> payload) {
     std::uint64_t index = 0;
-    if (payload.empty() || payload[0] > static_cast<std::uint8_t>(descriptors::form::write_only_stream) ||
+    if (payload.empty() ||
+        payload[0] > static_cast<std::uint8_t>(descriptors::form::write_only_stream) ||
         !get_ref(payload.subspan(1), index)) {
       if (!error_) fail(error_, "malformed descriptor reference");
       return {};
@@ -359,7 +361,7 @@ std::shared_ptr<endpoint> channel_session::claim_ref(std::uint64_t ref, int kind
 
 void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Value value,
                                    std::function<void(std::error_code)> done) {
-  if (ended_) {
+  if (ended_ || closing_) {
     if (done) defer([done = std::move(done), ec = end_error()] { done(ec); });
     return;
   }
@@ -385,17 +387,21 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
     if (done) defer([done = std::move(done), ec] { done(ec); });
     return;
   }
-  // Before the bytes: the write that carries them carries these too.
-  for (auto& fd : hook.descriptors()) outgoing_fds_.push_back(std::move(fd));
+  // The write that carries the message's first byte carries these too.
+  std::uint64_t mark = 0;
+  if (!hook.descriptors().empty()) mark = next_mark_++;
+  for (auto& fd : hook.descriptors()) {
+    outgoing_fds_.push_back(std::move(fd));
+    outgoing_marks_.push_back(mark);
+  }
   fds_sent_ += hook.descriptors().size();
   bool v01 = engine_->wire_dialect() == dialect::v0_1;
-  submit(parent, std::move(bytes), false, v01, std::move(done));
+  submit(parent, std::move(bytes), false, v01, std::move(done), mark);
   for (auto& action : hook.take_actions()) defer(std::move(action));
 }
 
 std::size_t channel_session::decode_message(endpoint&, std::span<const std::uint8_t> input,
-                                            Value& out, std::error_code& ec,
-                                            std::string& detail) {
+                                            Value& out, std::error_code& ec, std::string& detail) {
   decoder hook(*this);
   auto n = codec().decode(input, out, hook, ec, &detail);
   if (!ec && hook.error()) {
