@@ -220,9 +220,12 @@ class Session {
     });
   }
 
-  /// Ends the session: sends GOAWAY, fails pending operations on its
-  /// channels with errc::disconnected, closes the connection once the last
-  /// bytes are written. Never blocks; idempotent.
+  /// Ends the session gracefully: sends not yet accepted fail with
+  /// errc::disconnected; messages already accepted are still written (also
+  /// those waiting for the peer's window), the channels we send on get their
+  /// clean end, then GOAWAY ends the rest and the connection closes. A peer
+  /// that keeps its windows shut holds this up for keepalive_timeout at most;
+  /// closed() turns true once done. Never blocks; idempotent.
   void close() noexcept;
   /// True once the session ended (closed here, by the peer, or lost).
   bool closed() const;

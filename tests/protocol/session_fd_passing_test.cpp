@@ -123,6 +123,11 @@ struct early_send {
     tx.close();
     t.drain();
   }
+  // The connection ends, as the driver's always does: that stops the pump
+  // standing in for the pipe, which keeps itself alive while the session runs.
+  ~early_send() { t.s->feed_eof(); }
+  early_send(const early_send&) = delete;
+  early_send& operator=(const early_send&) = delete;
   std::vector<spdy::data_frame> data() { return frames_of<spdy::data_frame>(t.frames()); }
 
   scripted_session t;

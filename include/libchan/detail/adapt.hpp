@@ -27,6 +27,7 @@ class value_to_typed_sender final : public sender_impl<Value> {
     inner_->start_send(std::move(typed), w);
   }
   void close_send() noexcept override { inner_->close_send(); }
+  void fail_send(std::error_code ec) noexcept override { inner_->fail_send(ec); }
   const std::shared_ptr<sender_impl<T>>& inner() const noexcept { return inner_; }
 
  private:
@@ -44,6 +45,7 @@ class typed_to_value_sender final : public sender_impl<T> {
     inner_->start_send(libchan::to_value(std::move(value)), w);
   }
   void close_send() noexcept override { inner_->close_send(); }
+  void fail_send(std::error_code ec) noexcept override { inner_->fail_send(ec); }
   const std::shared_ptr<sender_impl<Value>>& inner() const noexcept { return inner_; }
 
  private:

@@ -124,7 +124,8 @@ struct spdy_session::impl {
   bool in_receive = false;
 
   // --- keepalive ---
-  bool activity = false;  ///< input seen since the last tick
+  bool activity = false;           ///< input seen since the last tick
+  std::size_t left_last_time = 0;  ///< bytes offered and not taken by the last receive()
   bool ticked = false;
   steady_time last_activity{};
   std::optional<steady_time> ping_sent;

@@ -23,9 +23,11 @@ overloaded(F...) -> overloaded<F...>;
 
 std::size_t spdy_session::impl::receive(bytes_view input) {
   if (failed || eof || in_receive) return 0;
-  // Input offered counts as a sign of life even when backpressure keeps us
-  // from taking it: the peer is not the one who is stuck.
-  if (!input.empty()) activity = true;
+  // New bytes are a sign of life; the unfinished frame offered again at
+  // every pass is not, or a peer that sends half a frame and goes silent
+  // would hold the keepalive off forever. Input offered while backpressure
+  // keeps us from taking it counts too: then the peer is not the one stuck.
+  if (input.size() > left_last_time || (!input.empty() && paused())) activity = true;
   in_receive = true;
   struct reset_flag {
     bool& flag;
@@ -51,6 +53,7 @@ std::size_t spdy_session::impl::receive(bytes_view input) {
            spdy::goaway_status::protocol_error);
     }
   }
+  left_last_time = input.size() - used;
   return used;
 }
 
