@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "net/net_support.hpp"
+#include "support/pipe_fds.hpp"
 
 namespace {
 
@@ -18,15 +19,8 @@ using namespace std::chrono_literals;
 using libchan::Fd;
 using libchan::Value;
 
-struct pipe_ends {
-  Fd read, write;
-};
-
-pipe_ends make_pipe() {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category(), "pipe");
-  return {Fd(p[0]), Fd(p[1])};
-}
+using test_fds::make_pipe;
+using test_fds::pipe_ends;
 
 // One byte from `fd`, waiting up to 5 s; -1 if none came.
 int read_byte(int fd) {

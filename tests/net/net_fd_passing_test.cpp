@@ -13,6 +13,7 @@
 
 #include "io/diagnostics.hpp"
 #include "net/net_support.hpp"
+#include "support/pipe_fds.hpp"
 
 namespace {
 
@@ -21,15 +22,8 @@ using libchan::ByteStream;
 using libchan::Fd;
 using libchan::Value;
 
-struct pipe_ends {
-  Fd read, write;
-};
-
-pipe_ends make_pipe() {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category(), "pipe");
-  return {Fd(p[0]), Fd(p[1])};
-}
+using test_fds::make_pipe;
+using test_fds::pipe_ends;
 
 // Waits up to 5 s for `fd` to be readable; false on time-out.
 bool readable(int fd, std::chrono::steady_clock::time_point deadline) {

@@ -10,6 +10,7 @@
 
 #include "session/descriptors.hpp"
 #include "session_test_support.hpp"
+#include "support/pipe_fds.hpp"
 
 namespace {
 
@@ -18,16 +19,9 @@ using libchan::errc;
 using libchan::Fd;
 namespace descriptors = session::descriptors;
 
-struct pipe_ends {
-  Fd read, write;
-};
+using test_fds::pipe_ends;
 
-pipe_ends make_pipe() {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
-    throw std::system_error(errno, std::system_category());
-  return {Fd(p[0]), Fd(p[1])};
-}
+pipe_ends make_pipe() { return test_fds::make_pipe(O_NONBLOCK); }
 
 // True once every copy of the pipe's write end is closed (no waiting: the
 // session closes descriptors synchronously).
@@ -98,16 +92,6 @@ TEST(SessionFdPassing, DecidedByThePeersFirstFrame) {
   peer_settings(go, true);
   EXPECT_FALSE(go.s->passes_descriptors());
 }
-
-// Completed by the session, on the thread that completes the send.
-struct send_probe final : libchan::detail::send_waiter {
-  void complete(std::error_code e) override {
-    sent = true;
-    result = e;
-  }
-  bool sent = false;
-  std::error_code result;
-};
 
 // A message with a descriptor on a channel we opened, sent before the peer
 // said anything: it waits, then goes as the peer's first frame allows.

@@ -15,15 +15,6 @@ constexpr std::uint32_t window = 1000;
 constexpr std::size_t message = 600;  // one string, 603 bytes as msgpack (str16)
 constexpr std::size_t wire_message = message + 3;
 
-struct send_probe final : libchan::detail::send_waiter {
-  void complete(std::error_code e) override {
-    sent = true;
-    result = e;
-  }
-  bool sent = false;
-  std::error_code result;
-};
-
 // A session whose peer announced a small per-stream window, and whose
 // budget for waiting data is 16 windows (a window per stream).
 struct flow_session {

@@ -72,6 +72,17 @@ inline polled poll(libchan::Receiver<Value>& rx) {
   return p;
 }
 
+/// A send's outcome, completed by the session on the thread that completes
+/// the send.
+struct send_probe final : libchan::detail::send_waiter {
+  void complete(std::error_code e) override {
+    sent = true;
+    result = e;
+  }
+  bool sent = false;
+  std::error_code result;
+};
+
 /// An accepting session (dialect detected) and a scripted dialer.
 struct scripted_session {
   explicit scripted_session(session::options opts = {}) {
