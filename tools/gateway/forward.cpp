@@ -14,6 +14,7 @@
 
 #include "gateway.hpp"
 #include "gateway_protocol.hpp"
+#include "run_loop.hpp"
 #include "splice.hpp"
 
 namespace gateway {
@@ -174,16 +175,7 @@ int forward(const ForwardOptions& options) {
   log_line("forwarding " + local.address().to_string() + ":" + std::to_string(local.port()) +
            " to " + options.to + " via " + options.via_url);
   Forwarder forwarder(own);
-  asio::co_spawn(io, forwarder.accept_connections(acceptor), [](std::exception_ptr error) {
-    if (!error) return;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      log_line(std::string("cannot accept connections: ") + e.what());
-    }
-  });
-  io.run();
-  return 1;
+  return run_until_failure(io, forwarder.accept_connections(acceptor), "accept connections");
 }
 
 }  // namespace gateway

@@ -12,6 +12,7 @@
 
 #include "gateway.hpp"
 #include "gateway_protocol.hpp"
+#include "run_loop.hpp"
 #include "splice.hpp"
 
 namespace gateway {
@@ -178,16 +179,7 @@ int serve(const ServeOptions& options) {
   if (own.allow.empty()) log_line("no --allow given: every request will be refused");
 
   Gateway gateway(own);
-  asio::co_spawn(io, gateway.accept_sessions(listener), [](std::exception_ptr error) {
-    if (!error) return;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      log_line(std::string("cannot accept sessions: ") + e.what());
-    }
-  });
-  io.run();
-  return 1;
+  return run_until_failure(io, gateway.accept_sessions(listener), "accept sessions");
 }
 
 }  // namespace gateway
