@@ -36,18 +36,10 @@ T must_receive(const Options& o, libchan::Receiver<T>& rx) {
 void oneway(const Options& o) {
   auto [rx, tx] = libchan::buffered_pipe<Payload>(pipe_capacity);
   auto payload = make_payload(o.size);
-  two_threads(
-      [&o, &rx = rx] {
-        Clock::time_point start;
-        for (std::uint64_t i = 0; i < o.count; ++i) {
-          must_receive(o, rx);
-          if (i == 0) start = Clock::now();
-        }
-        report_throughput(o, o.count - 1, start);
-      },
-      [&] {
-        for (std::uint64_t i = 0; i < o.count; ++i) tx.send(Payload{Binary{payload}});
-      });
+  two_threads([&o, &rx = rx] { receive_messages(o, [&] { must_receive(o, rx); }); },
+              [&] {
+                for (std::uint64_t i = 0; i < o.count; ++i) tx.send(Payload{Binary{payload}});
+              });
 }
 
 void pingpong(const Options& o) {
@@ -60,39 +52,26 @@ void pingpong(const Options& o) {
       },
       [&] {
         auto payload = make_payload(o.size);
-        Latencies lat(o.count);
-        Clock::time_point start;
-        for (std::uint64_t i = 0; i < warm + o.count; ++i) {
-          if (i == warm) start = Clock::now();
-          auto t0 = Clock::now();
+        time_round_trips(o, [&] {
           ping_tx.send(Payload{Binary{payload}});
           must_receive(o, pong_rx);
-          if (i >= warm) lat.add(Clock::now() - t0);
-        }
-        lat.report(o, Clock::now() - start);
+        });
       });
 }
 
 void reqrep(const Options& o) {
   auto [rx, tx] = libchan::buffered_pipe<Request>(1);
-  auto warm = warmup_count(o);
   two_threads(
       [&rx = rx] {
         while (auto req = rx.receive()) req->ret.send(Reply{std::move(req->payload)});
       },
       [&] {
         auto payload = make_payload(o.size);
-        Latencies lat(o.count);
-        Clock::time_point start;
-        for (std::uint64_t i = 0; i < warm + o.count; ++i) {
-          if (i == warm) start = Clock::now();
-          auto t0 = Clock::now();
+        time_round_trips(o, [&] {
           auto [reply_rx, reply_tx] = libchan::buffered_pipe<Reply>(1);
           tx.send(Request{Binary{payload}, std::move(reply_tx)});
           must_receive(o, reply_rx);
-          if (i >= warm) lat.add(Clock::now() - t0);
-        }
-        lat.report(o, Clock::now() - start);
+        });
         tx.close();
       });
 }
@@ -102,24 +81,10 @@ void bulk(const Options& o) {
   two_threads(
       [&o, &reader = reader] {
         std::vector<std::byte> buf(bulk_chunk);
-        std::uint64_t total = 0, first = 0;
-        Clock::time_point start;
-        while (std::size_t n = reader.read_some(buf)) {
-          if (total == 0) {
-            start = Clock::now();
-            first = n;
-          }
-          total += n;
-        }
-        report_bulk(o, total - first, start);
+        receive_bulk(o, "both", [&] { return reader.read_some(buf); });
       },
       [&] {
-        auto chunk = make_payload(bulk_chunk);
-        for (std::uint64_t sent = 0; sent < o.count;) {
-          auto n = std::min<std::uint64_t>(chunk.size(), o.count - sent);
-          writer.write(std::as_bytes(std::span(chunk.data(), n)));
-          sent += n;
-        }
+        send_bulk(o, bulk_chunk, [&](auto piece) { writer.write(std::as_bytes(piece)); });
         writer.close_write();
       });
 }

@@ -46,13 +46,10 @@ void wait_ack(const Options& o, libchan::Session& s) {
 
 void serve_oneway(const Options& o, libchan::Session& s) {
   auto rx = must_accept<Payload>(o, "server", s);
-  Clock::time_point start;
-  for (std::uint64_t i = 0; i < o.count; ++i) {
+  receive_messages(o, [&] {
     if (must_receive(o, s, "server", rx).payload.bytes.size() != o.size)
       fail(o, "server", "message of the wrong size");
-    if (i == 0) start = Clock::now();
-  }
-  report_throughput(o, o.count - 1, start);
+  });
   send_ack(s);
 }
 
@@ -74,19 +71,12 @@ void drive_pingpong(const Options& o, libchan::Session& s) {
   auto payload = make_payload(o.size);
   auto tx = s.open_sender<Payload>();
   libchan::Receiver<Payload> rx;
-  Latencies lat(o.count);
-  auto warm = warmup_count(o);
-  Clock::time_point start;
-  for (std::uint64_t i = 0; i < warm + o.count; ++i) {
-    if (i == warm) start = Clock::now();
-    auto t0 = Clock::now();
+  time_round_trips(o, [&] {
     tx.send(Payload{Binary{payload}});
     if (!rx) rx = must_accept<Payload>(o, "client", s);  // the server opens it on our first ping
     if (must_receive(o, s, "client", rx).payload.bytes.size() != o.size)
       fail(o, "client", "reply of the wrong size");
-    if (i >= warm) lat.add(Clock::now() - t0);
-  }
-  lat.report(o, Clock::now() - start);
+  });
 }
 
 void serve_reqrep(const Options& o, libchan::Session& s) {
@@ -99,19 +89,12 @@ void serve_reqrep(const Options& o, libchan::Session& s) {
 void drive_reqrep(const Options& o, libchan::Session& s) {
   auto payload = make_payload(o.size);
   auto tx = s.open_sender<Request>();
-  Latencies lat(o.count);
-  auto warm = warmup_count(o);
-  Clock::time_point start;
-  for (std::uint64_t i = 0; i < warm + o.count; ++i) {
-    if (i == warm) start = Clock::now();
-    auto t0 = Clock::now();
+  time_round_trips(o, [&] {
     auto [reply_rx, reply_tx] = libchan::buffered_pipe<Reply>(1);
     tx.send(Request{Binary{payload}, std::move(reply_tx)});
     if (must_receive(o, s, "client", reply_rx).payload.bytes.size() != o.size)
       fail(o, "client", "reply of the wrong size");
-    if (i >= warm) lat.add(Clock::now() - t0);
-  }
-  lat.report(o, Clock::now() - start);
+  });
   // The server ends the session once it has seen the end of the requests;
   // closing ours right after tx.close() can cut that end off.
   tx.close();
@@ -122,17 +105,7 @@ void serve_bulk(const Options& o, libchan::Session& s) {
   auto rx = must_accept<BulkRequest>(o, "server", s);
   auto req = must_receive(o, s, "server", rx);
   std::vector<std::byte> buf(bulk_chunk);
-  std::uint64_t total = 0, first = 0;
-  Clock::time_point start;
-  while (std::size_t n = req.data.read_some(buf)) {
-    if (total == 0) {
-      start = Clock::now();
-      first = n;
-    }
-    total += n;
-  }
-  if (total != o.count) fail(o, "server", "the stream ended after " + std::to_string(total));
-  report_bulk(o, total - first, start);
+  receive_bulk(o, "server", [&] { return req.data.read_some(buf); });
   req.done.send(Value(true));
 }
 
@@ -143,12 +116,7 @@ void drive_bulk(const Options& o, libchan::Session& s) {
   // Read-only for the server: the bytes flow one way.
   libchan::ByteStream readable(theirs.release(), libchan::ByteStream::Mode::read_only);
   tx.send(BulkRequest{std::move(readable), std::move(done_tx)});
-  auto chunk = make_payload(bulk_chunk);
-  for (std::uint64_t sent = 0; sent < o.count;) {
-    auto n = std::min<std::uint64_t>(chunk.size(), o.count - sent);
-    mine.write(std::as_bytes(std::span(chunk.data(), n)));
-    sent += n;
-  }
+  send_bulk(o, bulk_chunk, [&](auto piece) { mine.write(std::as_bytes(piece)); });
   mine.close_write();
   must_receive(o, s, "client", done_rx);
 }
@@ -230,6 +198,25 @@ void drive_fds(const Options& o, libchan::Session& s) {
   wait_ack(o, s);
 }
 
+// Each workload's two sides.
+struct Workload {
+  std::string_view name;
+  void (*serve)(const Options&, libchan::Session&);
+  void (*drive)(const Options&, libchan::Session&);
+};
+
+constexpr Workload workloads[] = {
+    {"oneway", serve_oneway, drive_oneway},        {"pingpong", serve_pingpong, drive_pingpong},
+    {"reqrep_nested", serve_reqrep, drive_reqrep}, {"bulk", serve_bulk, drive_bulk},
+    {"channels", serve_channels, drive_channels},  {"fds", serve_fds, drive_fds},
+};
+
+const Workload* find_workload(std::string_view name) {
+  for (const auto& w : workloads)
+    if (w.name == name) return &w;
+  return nullptr;
+}
+
 }  // namespace
 
 void wait_for_end(const Options& o, libchan::Session& s) {
@@ -239,24 +226,12 @@ void wait_for_end(const Options& o, libchan::Session& s) {
 }
 
 void serve(const Options& o, libchan::Session& s) {
-  const auto& w = o.workload;
-  if (w == "oneway") serve_oneway(o, s);
-  if (w == "pingpong") serve_pingpong(o, s);
-  if (w == "reqrep_nested") serve_reqrep(o, s);
-  if (w == "bulk") serve_bulk(o, s);
-  if (w == "channels") serve_channels(o, s);
-  if (w == "fds") serve_fds(o, s);
-  if (w != "reqrep_nested") wait_for_end(o, s);
+  if (auto* w = find_workload(o.workload)) w->serve(o, s);
+  if (o.workload != "reqrep_nested") wait_for_end(o, s);
 }
 
 void drive(const Options& o, libchan::Session& s) {
-  const auto& w = o.workload;
-  if (w == "oneway") drive_oneway(o, s);
-  if (w == "pingpong") drive_pingpong(o, s);
-  if (w == "reqrep_nested") drive_reqrep(o, s);
-  if (w == "bulk") drive_bulk(o, s);
-  if (w == "channels") drive_channels(o, s);
-  if (w == "fds") drive_fds(o, s);
+  if (auto* w = find_workload(o.workload)) w->drive(o, s);
 }
 
 }  // namespace netbench::chan

@@ -8,6 +8,7 @@
 // to dial before it accepts; every side prints its results and its peak RSS.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +78,69 @@ std::uint64_t warmup_count(const Options& o);
 
 /// A payload of `size` bytes with a recognisable pattern.
 std::vector<std::uint8_t> make_payload(std::size_t size);
+
+// The timed loops every implementation runs, around its own send and
+// receive calls, so that all of them measure the same thing.
+
+/// One-way receiver: calls `receive_one()` o.count times and reports the
+/// throughput from the first message on (that one is not counted).
+template <class ReceiveOne>
+void receive_messages(const Options& o, ReceiveOne receive_one) {
+  Clock::time_point start;
+  for (std::uint64_t i = 0; i < o.count; ++i) {
+    receive_one();
+    if (i == 0) start = Clock::now();
+  }
+  report_throughput(o, o.count - 1, start);
+}
+
+/// Round-trip client: warmup_count(o) untimed calls of `round_trip()`, then
+/// o.count timed ones; reports their latencies.
+template <class RoundTrip>
+void time_round_trips(const Options& o, RoundTrip round_trip) {
+  auto warm = warmup_count(o);
+  Latencies lat(o.count);
+  Clock::time_point start;
+  for (std::uint64_t i = 0; i < warm + o.count; ++i) {
+    if (i == warm) start = Clock::now();
+    auto t0 = Clock::now();
+    round_trip();
+    if (i >= warm) lat.add(Clock::now() - t0);
+  }
+  lat.report(o, Clock::now() - start);
+}
+
+/// Bulk receiver: calls `read_some()`, which returns the bytes it got (0 at
+/// the end of the data), until o.count bytes arrived; reports the rate from
+/// the first read on (its bytes are not counted). Fails on `side` if the
+/// data ends early.
+template <class ReadSome>
+void receive_bulk(const Options& o, std::string_view side, ReadSome read_some) {
+  std::uint64_t total = 0, first = 0;
+  Clock::time_point start;
+  while (total < o.count) {
+    auto n = static_cast<std::uint64_t>(read_some());
+    if (n == 0) fail(o, side, "the data ended after " + std::to_string(total) + " bytes");
+    if (total == 0) {
+      start = Clock::now();
+      first = n;
+    }
+    total += n;
+  }
+  report_bulk(o, total - first, start);
+}
+
+/// Bulk sender: o.count bytes of payload, passed to `write(span)` in pieces
+/// of at most `chunk_size` bytes.
+template <class Write>
+void send_bulk(const Options& o, std::size_t chunk_size, Write write) {
+  auto chunk = make_payload(chunk_size);
+  for (std::uint64_t sent = 0; sent < o.count;) {
+    auto n = std::min<std::uint64_t>(chunk.size(), o.count - sent);
+    write(std::span<const std::uint8_t>(chunk.data(), n));
+    sent += n;
+  }
+}
 
 /// Default counts when --count is not given.
 std::uint64_t default_count(std::string_view workload, std::size_t size);

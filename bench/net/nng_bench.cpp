@@ -68,27 +68,12 @@ class Socket {
 
 void serve(const Options& o, Socket& s) {
   if (o.workload == "oneway") {
-    Clock::time_point start;
-    for (std::uint64_t i = 0; i < o.count; ++i) {
-      s.receive();
-      if (i == 0) start = Clock::now();
-    }
-    report_throughput(o, o.count - 1, start);
+    receive_messages(o, [&] { s.receive(); });
     s.send("k", 1);
   } else if (o.workload == "pingpong" || o.workload == "reqrep_nested") {
     for (std::uint64_t i = 0; i < warmup_count(o) + o.count; ++i) s.echo();
   } else if (o.workload == "bulk") {
-    std::uint64_t total = 0, first = 0;
-    Clock::time_point start;
-    while (total < o.count) {
-      auto n = s.receive();
-      if (total == 0) {
-        start = Clock::now();
-        first = n;
-      }
-      total += n;
-    }
-    report_bulk(o, total - first, start);
+    receive_bulk(o, "server", [&] { return s.receive(); });
     s.send("k", 1);
   }
 }
@@ -100,24 +85,12 @@ void drive(const Options& o, Socket& s) {
     s.receive();
   } else if (o.workload == "pingpong" || o.workload == "reqrep_nested") {
     auto payload = make_payload(o.size);
-    auto warm = warmup_count(o);
-    Latencies lat(o.count);
-    Clock::time_point start;
-    for (std::uint64_t i = 0; i < warm + o.count; ++i) {
-      if (i == warm) start = Clock::now();
-      auto t0 = Clock::now();
+    time_round_trips(o, [&] {
       s.send(payload.data(), payload.size());
       if (s.receive() != o.size) fail(o, "client", "reply of the wrong size");
-      if (i >= warm) lat.add(Clock::now() - t0);
-    }
-    lat.report(o, Clock::now() - start);
+    });
   } else if (o.workload == "bulk") {
-    auto chunk = make_payload(bulk_message);
-    for (std::uint64_t sent = 0; sent < o.count;) {
-      auto n = std::min<std::uint64_t>(chunk.size(), o.count - sent);
-      s.send(chunk.data(), n);
-      sent += n;
-    }
+    send_bulk(o, bulk_message, [&](auto piece) { s.send(piece.data(), piece.size()); });
     s.receive();
   }
 }

@@ -89,44 +89,27 @@ void pingpong_client(const Options& o, int fd) {
   std::uint32_t len = static_cast<std::uint32_t>(o.size);
   std::memcpy(frame.data(), &len, 4);
   std::memcpy(frame.data() + 4, payload.data(), o.size);
-  Latencies lat(o.count);
-  std::uint64_t warm = warmup_count(o);
-  Clock::time_point start;
-  for (std::uint64_t i = 0; i < warm + o.count; ++i) {
-    if (i == warm) start = Clock::now();
-    auto t0 = Clock::now();
+  time_round_trips(o, [&] {
     std::size_t got = 0;
     if (!write_full(fd, frame) || !read_frame(fd, in, got) || got != o.size)
       fail(o, "client", last_error("round trip"));
-    if (i >= warm) lat.add(Clock::now() - t0);
-  }
-  lat.report(o, Clock::now() - start);
+  });
 }
 
 void bulk_server(const Options& o, int fd) {
   std::vector<std::uint8_t> buf(bulk_chunk);
-  std::uint64_t total = 0, first = 0;
-  Clock::time_point start;
-  while (total < o.count) {
+  receive_bulk(o, "server", [&] {
     ssize_t n = read(fd, buf.data(), buf.size());
-    if (n <= 0) fail(o, "server", last_error("read"));
-    if (total == 0) {
-      start = Clock::now();
-      first = static_cast<std::uint64_t>(n);
-    }
-    total += static_cast<std::uint64_t>(n);
-  }
-  report_bulk(o, total - first, start);
+    if (n < 0) fail(o, "server", last_error("read"));
+    return n;
+  });
   send_ack(o, fd);
 }
 
 void bulk_client(const Options& o, int fd) {
-  auto chunk = make_payload(bulk_chunk);
-  for (std::uint64_t sent = 0; sent < o.count;) {
-    auto n = std::min<std::uint64_t>(chunk.size(), o.count - sent);
-    if (!write_full(fd, {chunk.data(), n})) fail(o, "client", last_error("write"));
-    sent += n;
-  }
+  send_bulk(o, bulk_chunk, [&](auto piece) {
+    if (!write_full(fd, piece)) fail(o, "client", last_error("write"));
+  });
   wait_ack(o, fd);
 }
 

@@ -62,18 +62,11 @@ void server(const Options& o) {
   if (SSL_accept(ssl.get()) != 1) fail(o, "server", openssl_error("TLS handshake"));
 
   std::vector<std::uint8_t> buf(chunk_size);
-  std::uint64_t total = 0, first = 0;
-  Clock::time_point start;
-  while (total < o.count) {
+  receive_bulk(o, "server", [&] {
     int n = SSL_read(ssl.get(), buf.data(), static_cast<int>(buf.size()));
     if (n <= 0) fail(o, "server", openssl_error("SSL_read"));
-    if (total == 0) {
-      start = Clock::now();
-      first = static_cast<std::uint64_t>(n);
-    }
-    total += static_cast<std::uint64_t>(n);
-  }
-  report_bulk(o, total - first, start);
+    return n;
+  });
   std::uint8_t ack = 1;
   if (SSL_write(ssl.get(), &ack, 1) != 1) fail(o, "server", openssl_error("SSL_write ack"));
   SSL_shutdown(ssl.get());
@@ -90,12 +83,10 @@ void client(const Options& o) {
   SSL_set1_host(ssl.get(), "localhost");
   if (SSL_connect(ssl.get()) != 1) fail(o, "client", openssl_error("TLS handshake"));
 
-  auto chunk = make_payload(chunk_size);
-  for (std::uint64_t sent = 0; sent < o.count;) {
-    auto n = static_cast<int>(std::min<std::uint64_t>(chunk.size(), o.count - sent));
-    if (SSL_write(ssl.get(), chunk.data(), n) != n) fail(o, "client", openssl_error("SSL_write"));
-    sent += static_cast<std::uint64_t>(n);
-  }
+  send_bulk(o, chunk_size, [&](auto piece) {
+    auto n = static_cast<int>(piece.size());
+    if (SSL_write(ssl.get(), piece.data(), n) != n) fail(o, "client", openssl_error("SSL_write"));
+  });
   std::uint8_t ack = 0;
   if (SSL_read(ssl.get(), &ack, 1) != 1) fail(o, "client", openssl_error("SSL_read ack"));
   print_peak_rss(o, "client");

@@ -14,7 +14,7 @@
 
 #include "output_relay.hpp"
 #include "remote_command.hpp"
-#include "tls_flags.hpp"
+#include "tool_flags.hpp"
 
 namespace {
 
@@ -90,16 +90,16 @@ int main(int argc, char** argv) {
       "and exits with its status (255 when the client itself fails)."};
   app.prefix_command();  // COMMAND's own options are not ours
   std::string url, dialect = "auto";
-  remote_exec::TlsFlags tls;
+  tool_flags::TlsFlags tls;
   app.add_option("url", url, "the server: tcp://HOST:PORT, unix:///PATH, tls://HOST:PORT, ...")
       ->required();
   app.add_option("--dialect", dialect, "wire dialect: auto (v0.2), v0.1 or v0.2");
-  remote_exec::add_tls_flags(app, tls, /*dialing=*/true);
+  tool_flags::add_tls_flags(app, tls, /*dialing=*/true);
   app.footer("COMMAND [ARGS...] follow the URL; they run without a shell.");
   libchan::SessionOptions options;
   try {
     app.parse(argc, argv);
-    options.dialect = remote_exec::parse_dialect(dialect);
+    options.dialect = tool_flags::parse_dialect(dialect);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
@@ -107,6 +107,6 @@ int main(int argc, char** argv) {
   }
   auto command = app.remaining();
   if (command.empty()) return fail("no command given (see --help)");
-  options.tls = remote_exec::tls_options(tls, /*dialing=*/true);
+  options.tls = tool_flags::tls_options(tls, /*dialing=*/true);
   return run(url, std::move(command), options);
 }

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "command_runner.hpp"
-#include "tls_flags.hpp"
+#include "tool_flags.hpp"
 
 namespace {
 
@@ -58,10 +58,10 @@ void serve_session(boost::asio::io_context& io, libchan::Session session) {
 int main(int argc, char** argv) {
   CLI::App app{"Runs the commands rexec clients send, with their streams and exit status."};
   std::string url;
-  remote_exec::TlsFlags tls;
+  tool_flags::TlsFlags tls;
   app.add_option("--listen", url, "where to listen: tcp://HOST:PORT, unix:///PATH, tls://...")
       ->required();
-  remote_exec::add_tls_flags(app, tls, /*dialing=*/false);
+  tool_flags::add_tls_flags(app, tls, /*dialing=*/false);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   libchan::SessionOptions options;
-  options.tls = remote_exec::tls_options(tls, /*dialing=*/false);
+  options.tls = tool_flags::tls_options(tls, /*dialing=*/false);
   libchan::Listener listener;
   try {
     listener = libchan::listen(url, options);

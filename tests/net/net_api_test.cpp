@@ -142,24 +142,31 @@ TEST(NetListen, IPv6Loopback) {
   EXPECT_EQ(v->find("Seq")->as_int(), 1);
 }
 
-TEST(NetSession, TypedEndsAndAddresses) {
-  net_test::session_pair p("tcp://127.0.0.1:0");
-  EXPECT_EQ(p.client.peer_address(), p.listener.local_address());
-  EXPECT_EQ(p.server.peer_address(), p.client.local_address());
-  EXPECT_EQ(p.client.peer_identity(), "");
+// The client sends an Ask with `text` and a reply channel on a typed
+// channel of its own; the server answers `answer` on that reply channel.
+void ask_and_answer(net_test::session_pair& p, const std::string& text, Reply answer) {
   auto tx = p.client.open_sender<Ask>();
   std::error_code ec;
   auto rx = p.server.accept_receiver_for<Ask>(10s, ec);
   ASSERT_TRUE(rx) << ec.message();
   auto [reply_rx, reply_tx] = libchan::pipe<Reply>();
-  tx.send({"ping", std::move(reply_tx)});
+  tx.send({text, std::move(reply_tx)});
   auto ask = rx.receive_for(10s);
   ASSERT_TRUE(ask);
-  EXPECT_EQ(ask->Text, "ping");
-  ask->Ret.send({"pong", 200});
+  EXPECT_EQ(ask->Text, text);
+  const std::string expected = answer.Text;
+  ask->Ret.send(std::move(answer));
   auto reply = reply_rx.receive_for(10s);
   ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->Text, "pong");
+  EXPECT_EQ(reply->Text, expected);
+}
+
+TEST(NetSession, TypedEndsAndAddresses) {
+  net_test::session_pair p("tcp://127.0.0.1:0");
+  EXPECT_EQ(p.client.peer_address(), p.listener.local_address());
+  EXPECT_EQ(p.server.peer_address(), p.client.local_address());
+  EXPECT_EQ(p.client.peer_identity(), "");
+  ASSERT_NO_FATAL_FAILURE(ask_and_answer(p, "ping", {"pong", 200}));
   EXPECT_EQ(p.client.dialect(), libchan::Dialect::v0_2);
   EXPECT_EQ(p.server.dialect(), libchan::Dialect::v0_2);  // detected
 }
@@ -168,19 +175,7 @@ TEST(NetSession, DialectV01IsDetectedByTheListener) {
   libchan::SessionOptions o;
   o.dialect = libchan::Dialect::v0_1;
   net_test::session_pair p("tcp://127.0.0.1:0", o);
-  auto tx = p.client.open_sender<Ask>();
-  std::error_code ec;
-  auto rx = p.server.accept_receiver_for<Ask>(10s, ec);
-  ASSERT_TRUE(rx) << ec.message();
-  auto [reply_rx, reply_tx] = libchan::pipe<Reply>();
-  tx.send({"v0.1", std::move(reply_tx)});
-  auto ask = rx.receive_for(10s);
-  ASSERT_TRUE(ask);
-  EXPECT_EQ(ask->Text, "v0.1");
-  ask->Ret.send({"ok", 1});
-  auto reply = reply_rx.receive_for(10s);
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->Text, "ok");
+  ASSERT_NO_FATAL_FAILURE(ask_and_answer(p, "v0.1", {"ok", 1}));
   EXPECT_EQ(p.client.dialect(), libchan::Dialect::v0_1);
   EXPECT_EQ(p.server.dialect(), libchan::Dialect::v0_1);
 }

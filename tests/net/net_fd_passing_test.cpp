@@ -47,6 +47,22 @@ std::string read_some_bytes(int fd, std::size_t n) {
   return out;
 }
 
+// `n` pipes: their read ends, and their write ends as values to send.
+struct pipes {
+  std::vector<Fd> readers;
+  Value::Array writers;
+};
+
+pipes make_pipes(int n) {
+  pipes all;
+  for (int i = 0; i < n; ++i) {
+    auto ends = make_pipe();
+    all.readers.push_back(std::move(ends.read));
+    all.writers.emplace_back(std::move(ends.write));
+  }
+  return all;
+}
+
 // True if `fd` reaches end of file within 5 s: every copy of the other end
 // is closed, in this process and in the peer's.
 bool reaches_eof(int fd) {
@@ -140,13 +156,7 @@ TEST_F(FdPassing, SocketStreamEchoes) {
 TEST_F(FdPassing, SeveralInOneMessage) {
   net_test::session_pair p(url());
   auto [tx, rx] = p.channel();
-  std::vector<Fd> readers;
-  Value::Array writers;
-  for (int i = 0; i < 5; ++i) {
-    auto ends = make_pipe();
-    readers.push_back(std::move(ends.read));
-    writers.emplace_back(std::move(ends.write));
-  }
+  auto [readers, writers] = make_pipes(5);
   tx.send(libchan::make_map("all", Value(std::move(writers))));
   auto m = receive(rx);
   auto& all = m.find("all")->as_array();
@@ -189,13 +199,7 @@ TEST_F(FdPassing, TooManyForTheSenderFailsTheSend) {
   small.limits.max_fds_per_message = 2;
   net_test::session_pair p(url(), small);
   auto [tx, rx] = p.channel();
-  std::vector<Fd> readers;
-  Value::Array writers;
-  for (int i = 0; i < 3; ++i) {
-    auto ends = make_pipe();
-    readers.push_back(std::move(ends.read));
-    writers.emplace_back(std::move(ends.write));
-  }
+  auto [readers, writers] = make_pipes(3);
   std::error_code ec;
   tx.send(Value(std::move(writers)), ec);
   EXPECT_EQ(ec, libchan::errc::limit_exceeded);
@@ -212,13 +216,7 @@ TEST_F(FdPassing, TooManyForTheReceiverFailsTheChannel) {
   small.limits.max_fds_per_message = 2;
   net_test::session_pair p(url(), big, small);
   auto [tx, rx] = p.channel();
-  std::vector<Fd> readers;
-  Value::Array writers;
-  for (int i = 0; i < 3; ++i) {
-    auto ends = make_pipe();
-    readers.push_back(std::move(ends.read));
-    writers.emplace_back(std::move(ends.write));
-  }
+  auto [readers, writers] = make_pipes(3);
   tx.send(Value(std::move(writers)));
   std::error_code ec;
   auto v = rx.receive_for(10s, ec);
@@ -258,24 +256,10 @@ TEST_F(FdPassing, NoDescriptorLeaks) {
       << net_test::fd_count() << " descriptors open, " << before << " before";
 }
 
-TEST_F(FdPassing, TcpCarriesAnFdAsAByteStream) {
-  net_test::session_pair p("tcp://127.0.0.1:0");
-  auto [tx, rx] = p.channel();
-  auto ends = make_pipe();
-  tx.send(libchan::make_map("w", std::move(ends.write)));
-  auto m = receive(rx);
-  ASSERT_EQ(m.find("w")->kind(), Value::Kind::stream);
-  ByteStream w = m.find("w")->take_stream();
-  w.write(std::string_view("bytes over tcp"));
-  EXPECT_EQ(read_some_bytes(ends.read.get(), 14), "bytes over tcp");
-  w.close();
-  EXPECT_TRUE(reaches_eof(ends.read.get()));
-}
-
-// One side with pass_descriptors off: both fall back to byte streams.
-void expect_stream_fallback(const std::string& url, libchan::SessionOptions client,
-                            libchan::SessionOptions server) {
-  net_test::session_pair p(url, client, server);
+// Sends the write end of a pipe over `p`: it arrives as a byte stream over
+// the session, not as a descriptor, and what is written to that stream
+// reaches the pipe until the stream is closed.
+void expect_fd_as_stream(net_test::session_pair& p) {
   auto [tx, rx] = p.channel();
   auto ends = make_pipe();
   tx.send(libchan::make_map("w", std::move(ends.write)));
@@ -285,18 +269,28 @@ void expect_stream_fallback(const std::string& url, libchan::SessionOptions clie
   EXPECT_LT(w.impl()->native_handle(), 0);
   w.write(std::string_view("as a stream"));
   EXPECT_EQ(read_some_bytes(ends.read.get(), 11), "as a stream");
+  w.close();
+  EXPECT_TRUE(reaches_eof(ends.read.get()));
 }
 
+TEST_F(FdPassing, TcpCarriesAnFdAsAByteStream) {
+  net_test::session_pair p("tcp://127.0.0.1:0");
+  expect_fd_as_stream(p);
+}
+
+// One side with pass_descriptors off: both fall back to byte streams.
 TEST_F(FdPassing, SenderTurnedOffFallsBackToStreams) {
   libchan::SessionOptions off;
   off.pass_descriptors = false;
-  expect_stream_fallback(url(), off, {});
+  net_test::session_pair p(url(), off, {});
+  expect_fd_as_stream(p);
 }
 
 TEST_F(FdPassing, ReceiverTurnedOffFallsBackToStreams) {
   libchan::SessionOptions off;
   off.pass_descriptors = false;
-  expect_stream_fallback(url(), {}, off);
+  net_test::session_pair p(url(), {}, off);
+  expect_fd_as_stream(p);
 }
 
 }  // namespace

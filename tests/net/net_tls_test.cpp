@@ -33,10 +33,15 @@ using ::testing::HasSubstr;
 
 const test_certs::test_pki& pki() { return test_certs::pki(); }
 
-libchan::SessionOptions server_options(const test_certs::identity& id = pki().server) {
-  libchan::SessionOptions o;
+// Makes `id` the certificate that side `o` presents.
+void present(libchan::SessionOptions& o, const test_certs::identity& id) {
   o.tls.certificate_pem = id.certificate;
   o.tls.private_key_pem = id.private_key;
+}
+
+libchan::SessionOptions server_options(const test_certs::identity& id = pki().server) {
+  libchan::SessionOptions o;
+  present(o, id);
   o.tls.ca_pem = pki().ca.certificate;
   o.tls.require_client_certificate = true;
   return o;
@@ -44,8 +49,7 @@ libchan::SessionOptions server_options(const test_certs::identity& id = pki().se
 
 libchan::SessionOptions client_options() {
   libchan::SessionOptions o;
-  o.tls.certificate_pem = pki().client.certificate;
-  o.tls.private_key_pem = pki().client.private_key;
+  present(o, pki().client);
   o.tls.ca_pem = pki().ca.certificate;
   return o;
 }
@@ -261,9 +265,7 @@ INSTANTIATE_TEST_SUITE_P(
                                 test_certs::cert_spec spec;
                                 spec.common_name = "intruder";
                                 spec.client_auth = true;
-                                auto other = test_certs::issue(pki().other_ca, spec);
-                                c.tls.certificate_pem = other.certificate;
-                                c.tls.private_key_pem = other.private_key;
+                                present(c, test_certs::issue(pki().other_ca, spec));
                               },
                               "127.0.0.1",
                               {"the peer refused our certificate"}},
@@ -277,17 +279,12 @@ INSTANTIATE_TEST_SUITE_P(
                                 spec.common_name = "named.example";
                                 spec.dns_names = {"named.example"};
                                 spec.server_auth = true;
-                                auto named = test_certs::issue(pki().ca, spec);
-                                s.tls.certificate_pem = named.certificate;
-                                s.tls.private_key_pem = named.private_key;
+                                present(s, test_certs::issue(pki().ca, spec));
                               },
                               "127.0.0.1",
                               {"IP address mismatch"}},
                       Refused{"expired_certificate",
-                              [](auto&, auto& s) {
-                                s.tls.certificate_pem = pki().expired_server.certificate;
-                                s.tls.private_key_pem = pki().expired_server.private_key;
-                              },
+                              [](auto&, auto& s) { present(s, pki().expired_server); },
                               "localhost",
                               {"certificate has expired"}}),
     [](const ::testing::TestParamInfo<Refused>& cause) { return cause.param.name; });
@@ -548,13 +545,20 @@ class openssl_client {
   SSL* ssl_ = nullptr;
 };
 
+// The session `listener` accepts from `peer`, once the peer's handshake is done.
+void accept_handshaken(libchan::Listener& listener, openssl_client& peer,
+                       libchan::Session& session) {
+  ASSERT_TRUE(peer.handshake());
+  std::error_code ec;
+  session = listener.accept_for(10s, ec);
+  ASSERT_TRUE(session) << ec.message();
+}
+
 TEST(NetTls, ClosingSendsCloseNotifyAndEndsWithoutThePeersAnswer) {
   auto listener = libchan::listen("tls://127.0.0.1:0", server_options());
   openssl_client peer(port_of(listener.local_address()));
-  ASSERT_TRUE(peer.handshake());
-  std::error_code ec;
-  auto session = listener.accept_for(10s, ec);
-  ASSERT_TRUE(session) << ec.message();
+  libchan::Session session;
+  ASSERT_NO_FATAL_FAILURE(accept_handshaken(listener, peer, session));
   EXPECT_EQ(session.peer_identity(), pki().client_subject);
   session.close();
   EXPECT_EQ(peer.read_to_end(), SSL_ERROR_ZERO_RETURN) << "no close_notify before the end";
@@ -565,10 +569,8 @@ TEST(NetTls, ClosingSendsCloseNotifyAndEndsWithoutThePeersAnswer) {
 TEST(NetTls, ThePeersCloseNotifyEndsTheSession) {
   auto listener = libchan::listen("tls://127.0.0.1:0", server_options());
   openssl_client peer(port_of(listener.local_address()));
-  ASSERT_TRUE(peer.handshake());
-  std::error_code ec;
-  auto session = listener.accept_for(10s, ec);
-  ASSERT_TRUE(session) << ec.message();
+  libchan::Session session;
+  ASSERT_NO_FATAL_FAILURE(accept_handshaken(listener, peer, session));
   ASSERT_GE(SSL_shutdown(peer.ssl()), 0);
   EXPECT_TRUE(net_test::eventually([&] { return session.closed(); }, 10s));
   EXPECT_EQ(peer.read_to_end(), SSL_ERROR_ZERO_RETURN) << "no close_notify in answer";

@@ -33,23 +33,11 @@ class Listening {
     std::vector<std::string> all{"listen", "-v", url};
     all.insert(all.end(), args.begin(), args.end());
     process_ = std::make_unique<tool_test::Process>(chancat_path, all);
-    const std::string marker = "listening on ";
-    if (!process_->wait_for_stderr(marker, 10s)) {
+    address_ = process_->stderr_line_after("listening on ", 10s);
+    if (address_.empty()) {
       auto r = process_->wait(1s);
-      throw std::runtime_error("chancat did not start listening: " + r.err);
+      throw std::runtime_error("chancat did not say where it listens: " + r.err);
     }
-    // The address runs to the end of that line.
-    for (int i = 0; i < 500; ++i) {
-      auto err = process_->err();
-      auto at = err.find(marker);
-      auto end = err.find('\n', at);
-      if (end != std::string::npos) {
-        address_ = err.substr(at + marker.size(), end - at - marker.size());
-        return;
-      }
-      std::this_thread::sleep_for(2ms);
-    }
-    throw std::runtime_error("no address in: " + process_->err());
   }
 
   const std::string& address() const { return address_; }

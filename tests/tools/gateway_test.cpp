@@ -12,20 +12,16 @@
 
 #include "libchan/libchan.hpp"
 #include "support/test_certs.hpp"
-#include "tools/process.hpp"
+#include "tools/tool_support.hpp"
 
 namespace {
 
+using tool_test::has_scheme;
 using tool_test::Process;
 using tool_test::run;
 using namespace std::chrono_literals;
 
 const std::string gateway_exe = LIBCHAN_CHAN_GATEWAY;
-
-bool has_scheme(const std::string& scheme) {
-  auto schemes = libchan::TransportRegistry::defaults().schemes();
-  return std::find(schemes.begin(), schemes.end(), scheme) != schemes.end();
-}
 
 // The path of `program` on PATH, or empty.
 std::string find_program(const std::string& program) {
@@ -37,19 +33,6 @@ std::string find_program(const std::string& program) {
     auto candidate = std::filesystem::path(dirs.substr(start, end - start)) / program;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
     start = end + 1;
-  }
-  return {};
-}
-
-// The rest of the line that follows `prefix` in what `p` wrote to stderr.
-std::string line_after(Process& p, const std::string& prefix) {
-  if (!p.wait_for_stderr(prefix, 10s)) return {};
-  for (int i = 0; i < 1000; ++i) {
-    auto err = p.err();
-    auto start = err.find(prefix) + prefix.size();
-    auto end = err.find('\n', start);
-    if (end != std::string::npos) return err.substr(start, end - start);
-    std::this_thread::sleep_for(5ms);
   }
   return {};
 }
@@ -107,20 +90,6 @@ std::string read_from(int fd, bool& closed, std::chrono::milliseconds timeout = 
   }
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "gateway-test-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::filesystem::path path;
-};
-
 // redis-server on a free port, the gateway allowing it, and a forwarder.
 class GatewayTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -135,7 +104,7 @@ class GatewayTest : public ::testing::TestWithParam<std::string> {
     redis_ = std::make_unique<Process>(
         redis_server_,
         std::vector<std::string>{"--port", std::to_string(redis_port_), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--dir", dir_.path.string()});
+                                 "--save", "", "--appendonly", "no", "--dir", dir_.file(".")});
     ASSERT_TRUE(redis_->wait_for_stdout("Ready to accept connections", 10s)) << redis_->out();
     if (GetParam() == "tls") certs_ = std::make_unique<test_certs::pki_files>();
     start_gateway({"--allow", "127.0.0.1:" + std::to_string(redis_port_)});
@@ -148,7 +117,7 @@ class GatewayTest : public ::testing::TestWithParam<std::string> {
     if (certs_)
       args.insert(args.end(), {"--cert", certs_->server_certificate, "--key", certs_->server_key});
     gateway_ = std::make_unique<Process>(gateway_exe, args);
-    gateway_url_ = line_after(*gateway_, "serving on ");
+    gateway_url_ = gateway_->stderr_line_after("serving on ", 10s);
     ASSERT_FALSE(gateway_url_.empty()) << gateway_->err();
   }
 
@@ -158,7 +127,7 @@ class GatewayTest : public ::testing::TestWithParam<std::string> {
                                      "--to",    to};
     if (certs_) args.insert(args.end(), {"--ca", certs_->ca});
     forwarders_.push_back(std::make_unique<Process>(gateway_exe, args));
-    auto line = line_after(*forwarders_.back(), "forwarding 127.0.0.1:");
+    auto line = forwarders_.back()->stderr_line_after("forwarding 127.0.0.1:", 10s);
     EXPECT_FALSE(line.empty()) << forwarders_.back()->err();
     return line.empty() ? 0 : std::stoi(line);
   }
@@ -170,7 +139,7 @@ class GatewayTest : public ::testing::TestWithParam<std::string> {
     return run(redis_cli_, args, input);
   }
 
-  TempDir dir_;
+  tool_test::temp_dir dir_;
   std::string redis_server_, redis_cli_;
   int redis_port_ = 0;
   std::unique_ptr<Process> redis_;

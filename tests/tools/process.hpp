@@ -8,6 +8,7 @@
 //
 //   tool_test::Process p(path, {"listen", "-v", url});  // runs alongside
 //   ASSERT_TRUE(p.wait_for_stderr("listening on", 5s));
+//   auto url = p.stderr_line_after("listening on ", 5s);
 //   ...
 //   auto r = p.wait(10s);  // closes stdin, waits, kills after 10 s
 #pragma once
@@ -150,6 +151,25 @@ class Process {
   }
   bool wait_for_stderr(std::string_view text, std::chrono::milliseconds timeout) {
     return wait_for(err_, text, timeout);
+  }
+
+  /// The rest of the first stderr line that holds `prefix`, once the child
+  /// wrote that line whole; empty if it did not within `timeout` (or closed
+  /// stderr first). For a program that reports its address, say.
+  std::string stderr_line_after(std::string_view prefix, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    std::string line;
+    auto found = [&] {
+      auto at = err_.find(prefix);
+      if (at == std::string::npos) return false;
+      auto start = at + prefix.size();
+      auto end = err_.find('\n', start);
+      if (end == std::string::npos) return false;
+      line = err_.substr(start, end - start);
+      return true;
+    };
+    changed_.wait_for(lock, timeout, [&] { return found() || output_closed_; });
+    return line;
   }
 
   /// What the child wrote so far.

@@ -8,7 +8,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -16,48 +15,17 @@
 #include "libchan/libchan.hpp"
 #include "session/channel_session.hpp"
 #include "support/test_certs.hpp"
-#include "tools/process.hpp"
+#include "tools/tool_support.hpp"
 
 namespace {
 
+using tool_test::has_scheme;
 using tool_test::Process;
 using tool_test::run;
 using namespace std::chrono_literals;
 
 const std::string server_exe = LIBCHAN_REXEC_SERVER;
 const std::string client_exe = LIBCHAN_REXEC_CLIENT;
-
-bool has_scheme(const std::string& scheme) {
-  auto schemes = libchan::TransportRegistry::defaults().schemes();
-  return std::find(schemes.begin(), schemes.end(), scheme) != schemes.end();
-}
-
-// The rest of the line that follows `prefix` in what `p` wrote to stderr.
-std::string line_after(Process& p, const std::string& prefix) {
-  if (!p.wait_for_stderr(prefix, 10s)) return {};
-  for (int i = 0; i < 1000; ++i) {
-    auto err = p.err();
-    auto start = err.find(prefix) + prefix.size();
-    auto end = err.find('\n', start);
-    if (end != std::string::npos) return err.substr(start, end - start);
-    std::this_thread::sleep_for(5ms);
-  }
-  return {};
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rexec-test-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::filesystem::path path;
-};
 
 // A rexec-server on a fresh address of the scheme under test.
 class RexecTest : public ::testing::TestWithParam<std::string> {
@@ -67,7 +35,7 @@ class RexecTest : public ::testing::TestWithParam<std::string> {
     if (!has_scheme(scheme)) GTEST_SKIP() << "no " << scheme << ":// transport in this build";
     std::vector<std::string> args = {"--listen"};
     if (scheme == "unix") {
-      args.push_back("unix://" + (dir_.path / "rexec.sock").string());
+      args.push_back("unix://" + dir_.file("rexec.sock"));
     } else {
       args.push_back(scheme + "://127.0.0.1:0");
     }
@@ -76,7 +44,7 @@ class RexecTest : public ::testing::TestWithParam<std::string> {
       args.insert(args.end(), {"--cert", certs_->server_certificate, "--key", certs_->server_key});
     }
     server_ = std::make_unique<Process>(server_exe, args);
-    url_ = line_after(*server_, "listening on ");
+    url_ = server_->stderr_line_after("listening on ", 10s);
     ASSERT_FALSE(url_.empty()) << "the server did not start: " << server_->err();
   }
 
@@ -89,7 +57,7 @@ class RexecTest : public ::testing::TestWithParam<std::string> {
     return args;
   }
 
-  TempDir dir_;
+  tool_test::temp_dir dir_;
   std::unique_ptr<test_certs::pki_files> certs_;
   std::unique_ptr<Process> server_;
   std::string url_;
@@ -177,7 +145,7 @@ TEST(RexecClient, ReportsUsageErrors) {
 
 TEST(RexecClient, ReportsAServerLostMidCommand) {
   Process server(server_exe, {"--listen", "tcp://127.0.0.1:0"});
-  auto url = line_after(server, "listening on ");
+  auto url = server.stderr_line_after("listening on ", 10s);
   ASSERT_FALSE(url.empty()) << server.err();
   // cat ends by itself once the server, which holds its input, is gone.
   Process c(client_exe, {url, "sh", "-c", "echo started; exec cat"});

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "failure.hpp"
+#include "tool_flags.hpp"
 
 namespace chancat {
 namespace {
@@ -66,9 +67,7 @@ void require_readable(const std::string& option, const std::string& path) {
 }
 
 libchan::Dialect parse_dialect(const std::string& text) {
-  if (text == "auto") return libchan::Dialect::automatic;
-  if (text == "v0.1") return libchan::Dialect::v0_1;
-  if (text == "v0.2") return libchan::Dialect::v0_2;
+  if (auto dialect = tool_flags::dialect_named(text)) return *dialect;
   usage_error("--dialect: '" + text + "' is not one of auto, v0.1, v0.2");
 }
 

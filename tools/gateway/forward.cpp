@@ -20,11 +20,7 @@
 namespace gateway {
 namespace {
 
-namespace asio = boost::asio;
-using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
-using SharedSession = std::shared_ptr<libchan::Session>;
 using namespace std::chrono_literals;
 
 // After an error line, how long the client may take to close its side.

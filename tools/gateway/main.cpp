@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "gateway.hpp"
+#include "tool_flags.hpp"
 
 namespace gateway {
 
@@ -26,39 +27,6 @@ void log_line(const std::string& text) {
 }  // namespace gateway
 
 namespace {
-
-struct TlsFlags {
-  std::string cert, key, ca, server_name;
-  bool insecure = false;
-};
-
-void add_tls_flags(CLI::App& app, TlsFlags& flags, bool dialing) {
-  app.add_option("--cert", flags.cert, "PEM certificate chain to present")
-      ->check(CLI::ExistingFile);
-  app.add_option("--key", flags.key, "PEM private key of --cert")->check(CLI::ExistingFile);
-  if (dialing) {
-    app.add_option("--ca", flags.ca, "PEM CA certificates to trust (default: the system's)")
-        ->check(CLI::ExistingFile);
-    app.add_option("--server-name", flags.server_name,
-                   "name expected in the gateway's certificate (default: the URL's host)");
-    app.add_flag("--insecure", flags.insecure,
-                 "do not verify the gateway's certificate (for tests only)");
-  } else {
-    app.add_option("--ca", flags.ca, "PEM CA certificates: require client certificates they signed")
-        ->check(CLI::ExistingFile);
-  }
-}
-
-libchan::TlsOptions tls_options(const TlsFlags& flags, bool dialing) {
-  libchan::TlsOptions tls;
-  tls.certificate_file = flags.cert;
-  tls.private_key_file = flags.key;
-  tls.ca_file = flags.ca;
-  tls.server_name = flags.server_name;
-  tls.verify_peer = !flags.insecure;
-  tls.require_client_certificate = !dialing && !flags.ca.empty();
-  return tls;
-}
 
 std::chrono::milliseconds seconds(double s) {
   return std::chrono::milliseconds(static_cast<long long>(s * 1000));
@@ -75,7 +43,7 @@ int main(int argc, char** argv) {
   gateway::ServeOptions serve;
   std::vector<std::string> allow;
   double connect_timeout = 10;
-  TlsFlags serve_tls;
+  tool_flags::TlsFlags serve_tls;
   auto* serve_cmd = app.add_subcommand("serve", "run the gateway service");
   serve_cmd->add_option("--listen", serve.listen_url, "libchan URL to listen on")->required();
   serve_cmd->add_option("--allow", allow,
@@ -84,12 +52,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--connect-timeout", connect_timeout, "seconds, default 10");
   serve_cmd->add_option("--max-connections", serve.max_connections,
                         "connections open at once, default 1024");
-  add_tls_flags(*serve_cmd, serve_tls, /*dialing=*/false);
+  tool_flags::add_tls_flags(*serve_cmd, serve_tls, /*dialing=*/false);
 
   gateway::ForwardOptions forward;
   std::string listen_address;
   double reply_timeout = 15;
-  TlsFlags forward_tls;
+  tool_flags::TlsFlags forward_tls;
   auto* forward_cmd = app.add_subcommand("forward", "offer a destination on a local TCP port");
   forward_cmd->add_option("--listen", listen_address, "local HOST:PORT to accept connections on")
       ->required();
@@ -97,7 +65,7 @@ int main(int argc, char** argv) {
   forward_cmd->add_option("--to", forward.to, "HOST:PORT the gateway connects to")->required();
   forward_cmd->add_option("--timeout", reply_timeout,
                           "seconds the gateway may take to connect, default 15");
-  add_tls_flags(*forward_cmd, forward_tls, /*dialing=*/true);
+  tool_flags::add_tls_flags(*forward_cmd, forward_tls, /*dialing=*/true, "gateway");
 
   try {
     app.parse(argc, argv);
@@ -122,10 +90,10 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (serve_cmd->parsed()) {
     serve.connect_timeout = seconds(connect_timeout);
-    serve.session.tls = tls_options(serve_tls, false);
+    serve.session.tls = tool_flags::tls_options(serve_tls, /*dialing=*/false);
     return gateway::serve(serve);
   }
   forward.reply_timeout = seconds(reply_timeout);
-  forward.session.tls = tls_options(forward_tls, true);
+  forward.session.tls = tool_flags::tls_options(forward_tls, /*dialing=*/true);
   return gateway::forward(forward);
 }

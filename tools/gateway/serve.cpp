@@ -18,11 +18,7 @@
 namespace gateway {
 namespace {
 
-namespace asio = boost::asio;
-using asio::awaitable;
-using asio::use_awaitable;
 using asio::ip::tcp;
-using SharedSession = std::shared_ptr<libchan::Session>;
 
 // Bytes buffered each way between a connection and its stream.
 constexpr std::size_t stream_buffer = 64u << 10;

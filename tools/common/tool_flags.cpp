@@ -1,18 +1,18 @@
-#include "tls_flags.hpp"
+#include "tool_flags.hpp"
 
-namespace remote_exec {
+namespace tool_flags {
 
-void add_tls_flags(CLI::App& app, TlsFlags& flags, bool dialing) {
+void add_tls_flags(CLI::App& app, TlsFlags& flags, bool dialing, std::string_view peer) {
   app.add_option("--cert", flags.cert, "PEM certificate chain to present")
       ->check(CLI::ExistingFile);
   app.add_option("--key", flags.key, "PEM private key of --cert")->check(CLI::ExistingFile);
   if (dialing) {
+    const std::string peers = "the " + std::string(peer) + "'s certificate";
     app.add_option("--ca", flags.ca, "PEM CA certificates to trust (default: the system's)")
         ->check(CLI::ExistingFile);
     app.add_option("--server-name", flags.server_name,
-                   "name expected in the server's certificate (default: the URL's host)");
-    app.add_flag("--insecure", flags.insecure,
-                 "do not verify the server's certificate (for tests only)");
+                   "name expected in " + peers + " (default: the URL's host)");
+    app.add_flag("--insecure", flags.insecure, "do not verify " + peers + " (for tests only)");
   } else {
     app.add_option("--ca", flags.ca, "PEM CA certificates: require client certificates they signed")
         ->check(CLI::ExistingFile);
@@ -30,11 +30,16 @@ libchan::TlsOptions tls_options(const TlsFlags& flags, bool dialing) {
   return tls;
 }
 
-libchan::Dialect parse_dialect(const std::string& text) {
+std::optional<libchan::Dialect> dialect_named(std::string_view text) {
   if (text == "auto") return libchan::Dialect::automatic;
   if (text == "v0.1") return libchan::Dialect::v0_1;
   if (text == "v0.2") return libchan::Dialect::v0_2;
+  return std::nullopt;
+}
+
+libchan::Dialect parse_dialect(const std::string& text) {
+  if (auto dialect = dialect_named(text)) return *dialect;
   throw CLI::ValidationError("--dialect", "expected auto, v0.1 or v0.2, not '" + text + "'");
 }
 
-}  // namespace remote_exec
+}  // namespace tool_flags
