@@ -119,27 +119,42 @@ std::size_t session_driver::feed_input() {
 void session_driver::flush_output() {
   if (writing_ || io_failed_) return;
   wbuf_.clear();
+  wviews_.clear();
+  std::size_t chunks = 0;
   bool taken = call([&] {
     bool any = false;
-    auto take = [&] {
-      std::size_t room = max_write - wbuf_.size();
-      return pass_fds_ ? session_->take_output(wbuf_, room, wfds_, max_fds_per_write)
-                       : session_->take_output(wbuf_, room);
-    };
-    while (wbuf_.size() < max_write && take()) any = true;
+    if (pass_fds_) {
+      // Descriptors go with the first byte of a write: one buffer, whose
+      // bytes take_output matches them to.
+      auto take = [&] {
+        return session_->take_output(wbuf_, max_write - wbuf_.size(), wfds_, max_fds_per_write);
+      };
+      while (wbuf_.size() < max_write && take()) any = true;
+    } else {
+      std::size_t total = 0;
+      while (total < max_write) {
+        if (chunks == wchunks_.size()) wchunks_.emplace_back();
+        if (!session_->take_output_chunk(wchunks_[chunks])) break;
+        total += wchunks_[chunks++].size();
+        any = true;
+      }
+    }
     // Taking output can release senders that waited for room; take_output
     // queues their completions without running them.
     if (any) session_->after_unlock();
     return any;
   });
-  if (!taken || wbuf_.empty()) return;
+  if (!taken) return;
+  if (!wbuf_.empty()) wviews_.push_back(boost::asio::buffer(wbuf_));
+  for (std::size_t i = 0; i < chunks; ++i)
+    if (!wchunks_[i].empty()) wviews_.push_back(boost::asio::buffer(wchunks_[i]));
+  if (wviews_.empty()) return;
   writing_ = true;
-  wbuf_view_ = boost::asio::buffer(wbuf_);
   auto done = [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); };
-  if (wfds_.empty()) return conn_->async_write(std::span(&wbuf_view_, 1), std::move(done));
+  if (wfds_.empty()) return conn_->async_write(wviews_, std::move(done));
   wfd_numbers_.clear();
   for (const auto& fd : wfds_) wfd_numbers_.push_back(fd.get());
-  conn_->async_write_with_descriptors(std::span(&wbuf_view_, 1), wfd_numbers_, std::move(done));
+  conn_->async_write_with_descriptors(wviews_, wfd_numbers_, std::move(done));
 }
 
 void session_driver::start_read() {
@@ -205,6 +220,10 @@ void session_driver::on_read(std::error_code ec, std::size_t n) {
 void session_driver::on_write(std::error_code ec) {
   writing_ = false;
   wfds_.clear();  // sent or not, they were given away
+  // Written chunks go back to the session at the next write; an idle
+  // session keeps no large ones.
+  for (auto& c : wchunks_)
+    if (c.capacity() > max_write) c = {};
   if (closed_) return;
   if (ec) {
     io_failed_ = true;

@@ -88,8 +88,10 @@ class session_driver final : public session::driver_hooks,
 
   std::vector<std::uint8_t> rbuf_;
   std::size_t rpos_ = 0, rend_ = 0;  // input read, not yet taken by the session
-  std::vector<std::uint8_t> wbuf_;
-  boost::asio::const_buffer wbuf_view_;
+  std::vector<std::uint8_t> wbuf_;   // a write with descriptors: its bytes
+  // Any other write: the session's output chunks, moved out, not copied.
+  std::vector<std::vector<std::uint8_t>> wchunks_;
+  std::vector<boost::asio::const_buffer> wviews_;
   // Descriptor passing, when the connection and the options allow it:
   // descriptors read with the bytes in rbuf_, and those going with wbuf_
   // (closed once that write completed).

@@ -81,6 +81,13 @@ void transfer(std::uint64_t total, std::chrono::seconds bound) {
 
 TEST(NetScale, SixtyFourMiBThroughOneStream) { transfer(64ull << 20, 240s); }
 
+// Reads smaller than the frames: each frame fills a waiting read and queues
+// the rest, which later reads take in order.
+TEST(NetScale, SmallReadsGetEveryByteInOrder) {
+  net_test::session_pair p("tcp://127.0.0.1:0");
+  net_test::expect_stream_transfer(p, 4u << 20, 120s, 100u << 10, 1000);
+}
+
 TEST(NetScale, DISABLED_OneGiBThroughOneStream) { transfer(1ull << 30, 1800s); }
 
 // A dialer that streams at once, before the listener's SETTINGS reached

@@ -97,7 +97,8 @@ struct session_pair {
 /// `chunk` bytes, and checks count and checksum on the other side. Bounded:
 /// on time-out the session is closed, which unblocks both sides.
 inline void expect_stream_transfer(session_pair& p, std::uint64_t total, std::chrono::seconds bound,
-                                   std::size_t chunk = 256u << 10) {
+                                   std::size_t chunk = 256u << 10,
+                                   std::size_t read_size = 64u << 10) {
   auto [tx, rx] = p.channel();
   auto [mine, theirs] = libchan::stream_pair();
   tx.send(libchan::make_map("Stream", std::move(theirs)));
@@ -131,7 +132,7 @@ inline void expect_stream_transfer(session_pair& p, std::uint64_t total, std::ch
     return std::make_pair(h, ec);
   });
   auto reader = std::async(std::launch::async, [&] {
-    std::vector<std::byte> buf(64u << 10);
+    std::vector<std::byte> buf(read_size);
     std::uint64_t h = seed, got = 0;
     std::error_code ec;
     for (;;) {

@@ -51,6 +51,26 @@ class output_queue {
     }
   }
 
+  /// Moves the unconsumed bytes of the first chunk into `out` (whose old
+  /// storage the queue keeps for reuse) and drops them: no copy unless
+  /// part of the chunk was consumed already. Returns how many.
+  std::size_t take_front(std::vector<std::uint8_t>& out) {
+    if (chunks_.empty()) return 0;
+    chunk& c = chunks_.front();
+    const std::size_t n = c.bytes.size() - front_pos_;
+    out.clear();
+    if (front_pos_ == 0) {
+      out.swap(c.bytes);
+    } else {
+      out.assign(c.bytes.begin() + static_cast<std::ptrdiff_t>(front_pos_), c.bytes.end());
+      c.bytes.clear();
+    }
+    consumed_total_ += n;
+    size_ -= n;
+    pop_front();
+    return n;
+  }
+
   /// Drops `n` written bytes from the front (at most size()).
   void consume(std::size_t n) {
     n = std::min(n, size_);
@@ -71,16 +91,24 @@ class output_queue {
     std::size_t reply_bytes = 0;
   };
 
-  // Keep one emptied buffer of moderate size, so steady traffic does not
-  // allocate per write.
-  static constexpr std::size_t spare_capacity_limit = 256u << 10;
+  // A chunk takes frames until it holds this much; then the next one
+  // starts: chunks stay small enough to be reused (no allocation, no page
+  // faults in steady traffic), and a write gathers several.
+  static constexpr std::size_t chunk_target = 128u << 10;
+  // Room for one more DATA frame of the largest usual size past the target.
+  static constexpr std::size_t chunk_reserve = chunk_target + (64u << 10) + 64;
+  static constexpr std::size_t max_spares = 4;
 
   chunk& tail() {
     // Never grow the first chunk: its bytes may be in flight.
-    if (chunks_.size() < 2) {
-      chunks_.emplace_back();
-      chunks_.back().bytes = std::move(spare_);
-      spare_.clear();
+    if (chunks_.size() < 2 || chunks_.back().bytes.size() >= chunk_target) {
+      chunk& c = chunks_.emplace_back();
+      if (!spares_.empty()) {
+        c.bytes = std::move(spares_.back());
+        spares_.pop_back();
+      } else {
+        c.bytes.reserve(chunk_reserve);
+      }
     }
     return chunks_.back();
   }
@@ -88,16 +116,17 @@ class output_queue {
   void pop_front() {
     chunk& c = chunks_.front();
     reply_bytes_ -= c.reply_bytes;
-    if (c.bytes.capacity() <= spare_capacity_limit && spare_.capacity() == 0) {
+    const std::size_t capacity = c.bytes.capacity();
+    if (capacity >= chunk_reserve && capacity <= 2 * chunk_reserve && spares_.size() < max_spares) {
       c.bytes.clear();
-      spare_ = std::move(c.bytes);
+      spares_.push_back(std::move(c.bytes));
     }
     chunks_.pop_front();
     front_pos_ = 0;
   }
 
   std::deque<chunk> chunks_;
-  std::vector<std::uint8_t> spare_;
+  std::vector<std::vector<std::uint8_t>> spares_;
   std::size_t front_pos_ = 0;
   std::size_t size_ = 0;
   std::size_t reply_bytes_ = 0;

@@ -249,6 +249,12 @@ void spdy_session::consume_output(std::size_t n) {
   impl_->check_drained();
 }
 
+std::size_t spdy_session::take_output(std::vector<std::uint8_t>& out) {
+  const std::size_t n = impl_->out.take_front(out);
+  if (n > 0) impl_->check_drained();
+  return n;
+}
+
 bool spdy_session::want_read() const noexcept { return impl_->session_open(); }
 
 bool spdy_session::want_write() const noexcept {

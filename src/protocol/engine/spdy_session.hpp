@@ -148,6 +148,10 @@ class spdy_session {
   /// consume_output(), whatever else is called meanwhile.
   std::span<const std::uint8_t> pending_output() const noexcept;
   void consume_output(std::size_t n);
+  /// Takes the bytes of pending_output() into `out` and consumes them,
+  /// without copying where it can (`out`'s old storage is reused). Returns
+  /// how many; 0 when nothing is pending.
+  std::size_t take_output(std::vector<std::uint8_t>& out);
 
   /// False once the session ended and no more input matters.
   bool want_read() const noexcept;

@@ -210,6 +210,17 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
   return true;
 }
 
+bool channel_session::take_output_chunk(std::vector<std::uint8_t>& out) {
+  std::vector<std::function<void()>> work;
+  {
+    owner_lock lock(*this);
+    if (engine_->take_output(out) == 0) return false;
+    work.swap(deferred_);
+  }
+  if (!work.empty()) finish_unlocked(work);
+  return true;
+}
+
 void channel_session::tick(engine::steady_time now) {
   run([&] {
     engine_->tick(now);
@@ -461,6 +472,23 @@ void channel_session::submit(const std::shared_ptr<endpoint>& ep, std::vector<st
     return;
   }
   ep->blocked().push_back({std::move(bytes), fin, whole_frame, std::move(done), 0, mark});
+}
+
+void channel_session::submit_view(const std::shared_ptr<endpoint>& ep,
+                                  std::span<const std::uint8_t> data,
+                                  std::function<void(std::error_code)> done) {
+  std::size_t taken = 0;
+  if (!ended_ && !closing_ && !data.empty() && ep->bound() && ep->blocked().empty()) {
+    std::error_code ec;
+    taken = engine_->submit_some(ep->id(), data, false, ec, 0);
+    const bool waits = ec && engine_->last_refusal_waits();
+    if (!waits && (ec || taken == data.size())) {
+      if (done) defer([done = std::move(done), ec] { done(ec); });
+      return;
+    }
+  }
+  auto rest = data.subspan(taken);
+  submit(ep, std::vector<std::uint8_t>(rest.begin(), rest.end()), false, false, std::move(done));
 }
 
 bool channel_session::retry(endpoint& ep) {

@@ -92,6 +92,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Appends up to `max` bytes of pending output to `out` and marks them
   /// written; false if there was none.
   bool take_output(std::vector<std::uint8_t>& out, std::size_t max = SIZE_MAX);
+  /// Replaces `out` with the next chunk of pending output, moved rather
+  /// than copied (out's old storage goes back to the session for reuse),
+  /// and marks it written; false if there was none.
+  bool take_output_chunk(std::vector<std::uint8_t>& out);
   /// As take_output(out, max), for one write that can carry descriptors:
   /// also moves the descriptors the taken bytes may name into `fds`, which
   /// must go with this write (attached to its first byte), at most `max_fds`
@@ -186,6 +190,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// `mark`: the message names descriptors (see take_output).
   void submit(const std::shared_ptr<endpoint>& ep, std::vector<std::uint8_t> bytes, bool fin,
               bool whole_frame, std::function<void(std::error_code)> done, std::uint64_t mark = 0);
+  /// As submit(ep, bytes, false, false, done), copying only what cannot be
+  /// queued at once (byte streams). Under the lock.
+  void submit_view(const std::shared_ptr<endpoint>& ep, std::span<const std::uint8_t> data,
+                   std::function<void(std::error_code)> done);
   /// Encodes `value` for the channel `parent` and submits it. Under the lock.
   void send_message(const std::shared_ptr<endpoint>& parent, Value value,
                     std::function<void(std::error_code)> done);

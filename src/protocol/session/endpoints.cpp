@@ -151,7 +151,8 @@ void inbound_channel::deliver(channel_session& s) {
     waiters_.pop_front();
     if (!w.waiter->claim()) continue;
     take(s, out, ec);
-    s.defer([w, ec, v = shared(std::move(out))] { w.waiter->complete(w.index, ec, std::move(*v)); });
+    s.defer(
+        [w, ec, v = shared(std::move(out))] { w.waiter->complete(w.index, ec, std::move(*v)); });
   }
 }
 
@@ -258,7 +259,17 @@ void outbound_channel::close_send() noexcept {
 void net_stream::on_data(std::span<const std::uint8_t> data) {
   auto s = session();
   if (!s) return;
-  input_.insert(input_.end(), data.begin(), data.end());
+  if (pending_read_ && input_.empty()) {
+    // A reader waits: straight into its buffer, the rest queued behind.
+    auto [buffer, done] = std::move(*pending_read_);
+    pending_read_.reset();
+    const std::size_t n = std::min(buffer.size(), data.size());
+    std::memcpy(buffer.data(), data.data(), n);
+    if (n > 0 && bound()) s->engine().consume(id_, n);
+    s->defer([done = std::move(done), n] { done({}, n); });
+    data = data.subspan(n);
+  }
+  input_.append(data);
   wake_reader(*s);
 }
 
@@ -275,15 +286,12 @@ void net_stream::on_closed(std::error_code ec) {
 }
 
 std::size_t net_stream::take_input(channel_session& s, std::span<std::byte> buffer) {
-  std::size_t n = std::min(buffer.size(), input_.size());
-  std::copy_n(input_.begin(), n, reinterpret_cast<std::uint8_t*>(buffer.data()));
-  input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(n));
+  std::size_t n = input_.take(buffer);
   if (n > 0 && bound()) s.engine().consume(id_, n);
   return n;
 }
 
 void net_stream::wake_reader(channel_session& s) {
-  readable_.notify_all();
   if (!pending_read_) return;
   if (input_.empty() && !remote_closed_) return;
   auto [buffer, done] = std::move(*pending_read_);
@@ -301,13 +309,27 @@ std::size_t net_stream::read_some(std::span<std::byte> buffer, std::error_code& 
     return 0;
   }
   std::size_t n = 0;
+  bool ready = false;
   {
-    std::unique_lock lock(s->mutex());
-    readable_.wait(lock, [&] { return !input_.empty() || remote_closed_; });
-    if (input_.empty() && error_) ec = error_;
-    n = take_input(*s, buffer);
+    std::lock_guard lock(s->mutex());
+    if (!input_.empty() || remote_closed_) {
+      ready = true;
+      if (input_.empty() && error_) ec = error_;
+      n = take_input(*s, buffer);
+    }
   }
-  s->after_unlock();  // the consumed bytes may let the driver read again
+  if (ready) {
+    s->after_unlock();  // the consumed bytes may let the driver read again
+    return n;
+  }
+  // Nothing buffered: wait as a pending read, so that the next data goes
+  // straight into `buffer`.
+  blocking_send waiter;
+  async_read_some(buffer, [&](std::error_code e, std::size_t got) {
+    n = got;
+    waiter.complete(e);
+  });
+  ec = waiter.wait();
   return n;
 }
 
@@ -324,8 +346,7 @@ void net_stream::async_write(std::span<const std::byte> data, io_handler done) {
     if (write_closed_) return s.defer([done] { done(errc::closed, 0); });
     auto p = reinterpret_cast<const std::uint8_t*>(data.data());
     std::size_t n = data.size();
-    s.submit(self(), std::vector<std::uint8_t>(p, p + n), false, false,
-             [done, n](std::error_code ec) { done(ec, ec ? 0 : n); });
+    s.submit_view(self(), {p, n}, [done, n](std::error_code ec) { done(ec, ec ? 0 : n); });
   });
   if (!alive) done(errc::disconnected, 0);
 }

@@ -4,12 +4,12 @@
 // is not an application entry point runs under the session's lock.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "session/byte_queue.hpp"
 #include "session/channel_session.hpp"
 
 namespace libchan::detail::session {
@@ -163,11 +163,10 @@ class net_stream final : public endpoint, public stream_impl {
   std::size_t take_input(channel_session& s, std::span<std::byte> buffer);
   void wake_reader(channel_session& s);
 
-  std::deque<std::uint8_t> input_;
+  byte_queue input_;
   bool remote_closed_ = false;
   bool write_closed_ = false;
   std::error_code error_;
-  std::condition_variable readable_;
   std::optional<std::pair<std::span<std::byte>, io_handler>> pending_read_;
 };
 
