@@ -232,7 +232,11 @@ int main(int argc, char** argv) {
   }
   if (urls.size() != 2) return usage();
 
-  boost::asio::io_context io;
+  // Static, made before any session: sessions end on libchan's io threads
+  // and post their on_close handlers here, possibly after run() returned;
+  // it must outlive them (statics go in reverse order, after libchan's
+  // threads have been joined).
+  static boost::asio::io_context io;
   libchan::SessionOptions listen_options;
   listen_options.dialect = listen_dialect;
   libchan::SessionOptions dial_options;

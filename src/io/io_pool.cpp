@@ -1,5 +1,6 @@
 #include "io/io_pool.hpp"
 
+#include <openssl/ssl.h>
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -82,6 +83,10 @@ class io_pool {
 
 // Deliberately never deleted (see io_pool::stop); stopped at exit.
 io_pool& pool() {
+  // OpenSSL frees the state it keeps per thread in an exit handler of its
+  // own. Set it up first: exit handlers run in reverse order, so ours joins
+  // the io threads (which may have done TLS) before OpenSSL cleans up.
+  [[maybe_unused]] static const bool openssl_ready = OPENSSL_init_ssl(0, nullptr) == 1;
   static io_pool* p = new io_pool;
   static struct stopper {
     ~stopper() { p->stop(); }
