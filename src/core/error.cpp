@@ -43,8 +43,10 @@ class category final : public std::error_category {
 }  // namespace
 
 const std::error_category& error_category() noexcept {
-  static const category instance;
-  return instance;
+  // Never destroyed: libchan's io threads may still make and compare error
+  // codes while a program's statics are being destroyed at exit.
+  static const category* instance = new category;
+  return *instance;
 }
 
 }  // namespace libchan

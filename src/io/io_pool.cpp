@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <memory>
 #include <thread>
@@ -87,6 +88,15 @@ io_pool& pool() {
   // own. Set it up first: exit handlers run in reverse order, so ours joins
   // the io threads (which may have done TLS) before OpenSSL cleans up.
   [[maybe_unused]] static const bool openssl_ready = OPENSSL_init_ssl(0, nullptr) == 1;
+  // Likewise the error categories the io threads report with: made before
+  // the stopper, destroyed after it.
+  [[maybe_unused]] static const bool categories_ready = [] {
+    libchan::error_category();
+    boost::asio::error::get_misc_category();
+    boost::asio::error::get_netdb_category();
+    boost::asio::error::get_addrinfo_category();
+    return true;
+  }();
   static io_pool* p = new io_pool;
   static struct stopper {
     ~stopper() { p->stop(); }
