@@ -16,18 +16,25 @@ std::error_code last_error() { return {errno, std::system_category()}; }
 
 class fd_stream final : public stream_impl {
  public:
-  explicit fd_stream(Fd fd) : fd_(std::move(fd)) {
-    struct stat st{};
-    is_socket_ = ::fstat(fd_.get(), &st) == 0 && S_ISSOCK(st.st_mode);
-    int flags = ::fcntl(fd_.get(), F_GETFL);
+  explicit fd_stream(Fd fd) : fd_(fd.release()) {
+    struct stat st {};
+    is_socket_ = ::fstat(fd_, &st) == 0 && S_ISSOCK(st.st_mode);
+    int flags = ::fcntl(fd_, F_GETFL);
     write_only_ = flags >= 0 && (flags & O_ACCMODE) == O_WRONLY;
   }
+  ~fd_stream() override { close_fd(); }
 
   std::size_t read_some(std::span<std::byte> buffer, std::error_code& ec) override {
     ec.clear();
     if (buffer.empty()) return 0;
+    // What read(2) would say, without touching a descriptor that
+    // close_write() may be closing on another thread.
+    if (write_only_) {
+      ec = {EBADF, std::system_category()};
+      return 0;
+    }
     for (;;) {
-      ssize_t n = ::read(fd_.get(), buffer.data(), buffer.size());
+      ssize_t n = ::read(fd_, buffer.data(), buffer.size());
       if (n >= 0) return static_cast<std::size_t>(n);
       if (errno == EINTR) continue;
       ec = last_error();
@@ -43,8 +50,8 @@ class fd_stream final : public stream_impl {
     }
     while (!data.empty()) {
       // MSG_NOSIGNAL: a peer that went away is an error, not a SIGPIPE.
-      ssize_t n = is_socket_ ? ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL)
-                             : ::write(fd_.get(), data.data(), data.size());
+      ssize_t n = is_socket_ ? ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL)
+                             : ::write(fd_, data.data(), data.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         ec = errno == EPIPE ? std::error_code(errc::closed) : last_error();
@@ -57,20 +64,27 @@ class fd_stream final : public stream_impl {
   void close_write() noexcept override {
     if (write_closed_.exchange(true)) return;
     if (is_socket_)
-      ::shutdown(fd_.get(), SHUT_WR);
+      ::shutdown(fd_, SHUT_WR);
     else if (write_only_)
-      fd_.reset();  // the reader of a pipe sees EOF once the last writer closes
+      close_fd();  // the reader of a pipe sees EOF once the last writer closes
   }
 
   void close() noexcept override {
     write_closed_ = true;
-    fd_.reset();
+    close_fd();
   }
 
-  int native_handle() const noexcept override { return fd_.get(); }
+  int native_handle() const noexcept override { return fd_; }
 
  private:
-  Fd fd_;
+  void close_fd() noexcept {
+    const int fd = fd_.exchange(-1);
+    if (fd >= 0) ::close(fd);
+  }
+
+  // Atomic: an operation running on another thread may read it while
+  // close() ends the stream (it then fails with EBADF).
+  std::atomic<int> fd_;
   bool is_socket_ = false;
   bool write_only_ = false;
   std::atomic<bool> write_closed_{false};
