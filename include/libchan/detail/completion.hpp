@@ -78,9 +78,15 @@ class tracked_handler {
         handler_(std::move(h)) {}
 
   /// Runs the handler through its associated executor, never inline.
+  ///
+  /// `hold` keeps the executor's context busy until post() has returned:
+  /// once the handler runs and drops `work`, the context may run out of
+  /// work, its run() may return and the application may destroy it, while
+  /// this thread is still inside post() waking that context's thread.
   template <class... Args>
   void post(Args&&... args) {
     auto ex = boost::asio::get_associated_executor(handler_);
+    const auto hold = work_;
     boost::asio::post(ex, [h = std::move(handler_), work = std::move(work_),
                            ... a = std::forward<Args>(args)]() mutable { h(std::move(a)...); });
   }
