@@ -135,6 +135,27 @@ TEST(Channel, AsyncReceiveWithCallbackOnIoContext) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
+// The completion is posted from the sender's thread. The handler may run,
+// run() return and the application destroy its io_context while that thread
+// is still inside the post: it must not touch the context by then (TSan
+// reports the condition variable being destroyed under a signal).
+TEST(Channel, IoContextMayGoAsSoonAsRunReturns) {
+  for (int i = 0; i < 200; ++i) {
+    auto [rx, tx] = libchan::pipe<int>();
+    std::optional<int> got;
+    std::thread sender;
+    {
+      boost::asio::io_context io;
+      rx.async_receive(
+          boost::asio::bind_executor(io, [&](std::error_code, std::optional<int> v) { got = v; }));
+      sender = std::thread([&, &tx = tx] { tx.send(i); });
+      io.run();
+    }  // destroyed before the sender is joined
+    sender.join();
+    ASSERT_EQ(got, i);
+  }
+}
+
 TEST(Channel, AsyncFormsWithFutures) {
   auto [rx, tx] = libchan::pipe<std::string>();
   auto received = rx.async_receive(boost::asio::use_future);

@@ -86,7 +86,7 @@ class tracked_handler {
   template <class... Args>
   void post(Args&&... args) {
     auto ex = boost::asio::get_associated_executor(handler_);
-    const auto hold = work_;
+    [[maybe_unused]] const auto hold = work_;
     boost::asio::post(ex, [h = std::move(handler_), work = std::move(work_),
                            ... a = std::forward<Args>(args)]() mutable { h(std::move(a)...); });
   }
