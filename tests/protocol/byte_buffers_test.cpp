@@ -77,6 +77,18 @@ TEST(OutputQueue, ChunksKeepOrderAndStayBounded) {
   EXPECT_EQ(q.size(), 0u);
 }
 
+TEST(OutputQueue, SmallFramesDoNotHoldBulkSizedBuffers) {
+  output_queue q;
+  for (int i = 0; i < 10; ++i) append(q, counting(100, static_cast<std::uint8_t>(i)));
+  bytes out;
+  std::size_t taken = 0;
+  while (q.take_front(out) > 0) {
+    taken += out.size();
+    EXPECT_LT(out.capacity(), 64u << 10);
+  }
+  EXPECT_EQ(taken, 1000u);
+}
+
 TEST(OutputQueue, TheFrontSpanStaysValidWhileMoreIsQueued) {
   output_queue q;
   append(q, counting(50, 0));

@@ -95,8 +95,12 @@ class output_queue {
   // starts: chunks stay small enough to be reused (no allocation, no page
   // faults in steady traffic), and a write gathers several.
   static constexpr std::size_t chunk_target = 128u << 10;
-  // Room for one more DATA frame of the largest usual size past the target.
-  static constexpr std::size_t chunk_reserve = chunk_target + (64u << 10) + 64;
+  // A new chunk starts this small and grows with what is queued: a session
+  // of small messages never holds bulk-sized buffers.
+  static constexpr std::size_t chunk_initial = 4u << 10;
+  // Spares are kept up to this size: a target's worth plus one large frame,
+  // with the slack of the vector's growth.
+  static constexpr std::size_t max_spare_capacity = 2 * (chunk_target + (64u << 10) + 64);
   static constexpr std::size_t max_spares = 4;
 
   chunk& tail() {
@@ -107,7 +111,7 @@ class output_queue {
         c.bytes = std::move(spares_.back());
         spares_.pop_back();
       } else {
-        c.bytes.reserve(chunk_reserve);
+        c.bytes.reserve(chunk_initial);
       }
     }
     return chunks_.back();
@@ -117,7 +121,8 @@ class output_queue {
     chunk& c = chunks_.front();
     reply_bytes_ -= c.reply_bytes;
     const std::size_t capacity = c.bytes.capacity();
-    if (capacity >= chunk_reserve && capacity <= 2 * chunk_reserve && spares_.size() < max_spares) {
+    if (capacity >= chunk_initial && capacity <= max_spare_capacity &&
+        spares_.size() < max_spares) {
       c.bytes.clear();
       spares_.push_back(std::move(c.bytes));
     }
