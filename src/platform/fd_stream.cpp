@@ -96,8 +96,11 @@ std::shared_ptr<stream_impl> make_fd_stream(Fd fd) {
   return std::make_shared<fd_stream>(std::move(fd));
 }
 
-// Streams without an event loop of their own fall back to a thread per
-// operation; the io layer replaces fd streams with reactor-driven ones.
+// Streams without an event loop of their own (descriptor streams) run each
+// async operation on a thread of its own: the descriptor may be a regular
+// file, which no reactor can wait on, and its file status flags may be
+// shared with other processes (a terminal's stdin), so it is never switched
+// to non-blocking mode.
 void stream_impl::async_read_some(std::span<std::byte> buffer, io_handler done) {
   std::thread([self = shared_from_this(), buffer, done = std::move(done)] {
     std::error_code ec;
