@@ -55,8 +55,10 @@ inline bytes map(std::initializer_list<std::pair<std::string_view, bytes>> entri
 }
 }  // namespace mp
 
+/// A driver that only counts what the session tells it.
 struct quiet_hooks final : session::driver_hooks {
-  void on_activity() override {}
+  void on_activity() override { ++calls; }
+  int calls = 0;
 };
 
 /// What one non-blocking receive found.

@@ -288,6 +288,8 @@ void spdy_session::take_marks(std::vector<output_mark>& out) {
 
 std::uint64_t spdy_session::output_offset() const noexcept { return impl_->out.front_offset(); }
 
+std::uint64_t spdy_session::output_end() const noexcept { return impl_->out.end_offset(); }
+
 bool spdy_session::last_refusal_waits() const noexcept { return impl_->refusal_waits; }
 
 bool spdy_session::data_waiting() const noexcept {

@@ -196,6 +196,9 @@ class spdy_session {
   void take_marks(std::vector<output_mark>& out);
   /// The offset of pending_output()'s first byte in all the output.
   std::uint64_t output_offset() const noexcept;
+  /// The offset just past all queued output: it moves whenever output is
+  /// queued.
+  std::uint64_t output_end() const noexcept;
   /// The upper layer has taken `n` bytes of this stream's data: frees
   /// receive budget and, for peers that do flow control, the window.
   /// Also valid after on_stream_closed(): bytes still held (or dropped) by

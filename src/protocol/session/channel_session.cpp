@@ -172,7 +172,15 @@ void channel_session::after_unlock() {
 
 void channel_session::finish_unlocked(std::vector<std::function<void()>>& work) {
   for (auto& fn : work) fn();
+  notify_driver();
+}
+
+void channel_session::notify_driver() {
   if (auto hooks = hooks_.lock()) hooks->on_activity();
+}
+
+channel_session::driver_state channel_session::driver_view() const noexcept {
+  return {engine_->output_end(), engine_->receive_paused(), ended_};
 }
 
 std::size_t channel_session::feed(std::span<const std::uint8_t> input) {

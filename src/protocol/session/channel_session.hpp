@@ -158,17 +158,15 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// it), `fn` runs at once: the outer call finishes the work.
   template <class Fn>
   void run(Fn&& fn) {
-    if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-      fn();
-      return;
-    }
-    std::vector<std::function<void()>> work;
-    {
-      owner_lock lock(*this);
-      fn();
-      work.swap(deferred_);
-    }
-    finish_unlocked(work);
+    locked_run(fn, tell::always);
+  }
+  /// As run(), for calls that only take from the session (receiving): the
+  /// driver hears of it only if the call changed what the driver acts on
+  /// (output, paused input, the end), so that a receive does not wake the
+  /// io thread for nothing.
+  template <class Fn>
+  void run_taking(Fn&& fn) {
+    locked_run(fn, tell::if_changed);
   }
   /// Runs deferred work and tells the driver; call after releasing the lock.
   void after_unlock();
@@ -229,6 +227,36 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     std::lock_guard<std::mutex> lock_;
     std::atomic<std::thread::id>& owner_;
   };
+  enum class tell { always, if_changed };
+  template <class Fn>
+  void locked_run(Fn& fn, tell how) {
+    if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      fn();
+      return;
+    }
+    std::vector<std::function<void()>> work;
+    bool news = true;
+    {
+      owner_lock lock(*this);
+      driver_state before{};
+      if (how == tell::if_changed) before = driver_view();
+      fn();
+      if (how == tell::if_changed) news = driver_view() != before;
+      work.swap(deferred_);
+    }
+    for (auto& f : work) f();
+    if (news) notify_driver();
+  }
+  /// What the driver acts on, to tell whether a call changed it. Under the
+  /// lock.
+  struct driver_state {
+    std::uint64_t output_end;  ///< all output ever queued
+    bool input_paused;
+    bool ended;
+    bool operator==(const driver_state&) const = default;
+  };
+  driver_state driver_view() const noexcept;
+  void notify_driver();
   std::uint64_t next_ref();
   void end_session(std::error_code ec, const std::string& detail);
   /// Retries the blocked writes of every waiting endpoint, in order.

@@ -5,12 +5,20 @@
 namespace libchan::detail::session {
 namespace {
 
+// Whether a call only takes from the session (receiving), which tells the
+// driver less (see channel_session::run_taking).
+enum class access { any, taking };
+
 // Runs `fn(session)` under the session's lock, or reports the session gone.
 template <class Fn>
-bool with_session(const std::weak_ptr<channel_session>& weak, Fn&& fn) {
+bool with_session(const std::weak_ptr<channel_session>& weak, Fn&& fn, access how = access::any) {
   auto s = weak.lock();
   if (!s) return false;
-  s->run([&] { fn(*s); });
+  auto body = [&] { fn(*s); };
+  if (how == access::taking)
+    s->run_taking(body);
+  else
+    s->run(body);
   return true;
 }
 
@@ -157,18 +165,24 @@ void inbound_channel::deliver(channel_session& s) {
 }
 
 void inbound_channel::start_receive(receive_waiter<Value>& w, std::size_t index) {
-  bool alive = with_session(session_, [&](channel_session& s) {
-    waiters_.push_back({&w, index});
-    deliver(s);
-  });
+  bool alive = with_session(
+      session_,
+      [&](channel_session& s) {
+        waiters_.push_back({&w, index});
+        deliver(s);
+      },
+      access::taking);
   if (!alive && w.claim()) w.complete(index, errc::disconnected, std::nullopt);
 }
 
 bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec) {
   bool ready = false;
-  bool alive = with_session(session_, [&](channel_session& s) {
-    if (waiters_.empty()) ready = take(s, out, ec);
-  });
+  bool alive = with_session(
+      session_,
+      [&](channel_session& s) {
+        if (waiters_.empty()) ready = take(s, out, ec);
+      },
+      access::taking);
   if (!alive) {
     ec = errc::disconnected;
     out.reset();
@@ -178,9 +192,12 @@ bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec
 }
 
 void inbound_channel::cancel_receive(receive_waiter<Value>& w) noexcept {
-  with_session(session_, [&](channel_session&) {
-    std::erase_if(waiters_, [&](const waiting& x) { return x.waiter == &w; });
-  });
+  with_session(
+      session_,
+      [&](channel_session&) {
+        std::erase_if(waiters_, [&](const waiting& x) { return x.waiter == &w; });
+      },
+      access::taking);
 }
 
 void inbound_channel::cancel_all() {
