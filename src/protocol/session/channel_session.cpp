@@ -424,7 +424,7 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
   undecided_.clear();
   outgoing_fds_.clear();
   outgoing_marks_.clear();
-  mark_offsets_.clear();
+  placed_marks_.clear();
   unclaimed_fds_.clear();
   defer([tx = incoming_tx_.impl()] { tx->close_send(); });
 }
@@ -449,8 +449,8 @@ bool channel_session::try_submit(endpoint& ep, pending_write& w, std::error_code
 }
 
 void channel_session::release_mark(std::uint64_t mark) {
-  if (mark != 0 && !outgoing_marks_.empty() && mark >= outgoing_marks_.front())
-    mark_offsets_.try_emplace(mark, 0);
+  // Its message will not go out: its descriptors go with the next write.
+  if (mark != 0) place_mark({mark, engine_->output_offset()});
 }
 
 void channel_session::submit(const std::shared_ptr<endpoint>& ep, std::vector<std::uint8_t> bytes,

@@ -326,12 +326,18 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::deque<undecided_send> undecided_;
   std::uint64_t fds_sent_ = 0;  ///< indexes given to our descriptors
   // Descriptors not written yet, in index order, each with the mark of the
-  // message naming it; where each marked message starts in the output,
-  // once it is there. A write carries the descriptors of the messages that
-  // start in it, and every one before them, but no more.
+  // message naming it (marks never decrease); where marked messages start in
+  // the output, in output order (offsets never decrease). A write carries the
+  // descriptors of the messages that start in it, and every one before them,
+  // but no more.
   std::deque<outgoing_descriptor> outgoing_fds_;
   std::deque<std::uint64_t> outgoing_marks_;
-  std::unordered_map<std::uint64_t, std::uint64_t> mark_offsets_;
+  std::deque<engine::spdy_session::output_mark> placed_marks_;
+  /// Records where marked message `m` starts, unless its descriptors went.
+  void place_mark(engine::spdy_session::output_mark m);
+  /// How many of outgoing_fds_ must go with a write ending before `end`, if
+  /// at most `enough` (more means: cut the write).
+  std::size_t descriptors_due(std::uint64_t end, std::size_t enough) const;
   std::vector<engine::spdy_session::output_mark> new_marks_;
   std::uint64_t next_mark_ = 1;
   std::uint64_t fds_received_ = 0;

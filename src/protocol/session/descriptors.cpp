@@ -83,12 +83,8 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
     auto pending = engine_->pending_output();
     if (pending.empty()) return false;
     std::size_t n = std::min(pending.size(), max);
-    // Marks come in increasing order of messages; one below the first
-    // descriptor still waiting is of descriptors that went already.
     engine_->take_marks(new_marks_);
-    for (const auto& m : new_marks_)
-      if (!outgoing_marks_.empty() && m.mark >= outgoing_marks_.front())
-        mark_offsets_.try_emplace(m.mark, m.offset);
+    for (const auto& m : new_marks_) place_mark(m);
     new_marks_.clear();
     if (!outgoing_fds_.empty()) {
       // Descriptors are numbered in the order they arrive, so the write
@@ -97,28 +93,24 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
       // output yet, wait: a burst of messages does not send its
       // descriptors far ahead of the messages naming them.
       const std::uint64_t start = engine_->output_offset();
-      auto due = [&](std::uint64_t end) {
-        std::size_t k = 0;
-        for (std::size_t j = 0; j < outgoing_marks_.size(); ++j) {
-          auto at = mark_offsets_.find(outgoing_marks_[j]);
-          if (at != mark_offsets_.end() && at->second < end) k = j + 1;
-        }
-        return k;
-      };
       const std::size_t room = max_fds > fds.size() ? max_fds - fds.size() : 0;
-      std::size_t k = due(start + n);
+      std::size_t k = descriptors_due(start + n, room);
       if (k > room) {
         // End the write before the first message whose descriptors do not
         // fit; if that message comes first, send a share of the
-        // descriptors before it with a single byte.
+        // descriptors before it with a single byte. Placed marks are in
+        // output order: the first at or past the one that does not fit
+        // starts earliest.
         std::uint64_t cut = UINT64_MAX;
-        for (std::size_t j = room; j < outgoing_marks_.size(); ++j) {
-          auto at = mark_offsets_.find(outgoing_marks_[j]);
-          if (at != mark_offsets_.end()) cut = std::min(cut, at->second);
+        for (const auto& m : placed_marks_) {
+          if (m.mark >= outgoing_marks_[room]) {
+            cut = m.offset;
+            break;
+          }
         }
         if (cut > start) {
           n = static_cast<std::size_t>(std::min<std::uint64_t>(n, cut - start));
-          k = due(start + n);
+          k = descriptors_due(start + n, room);
         } else {
           if (!out.empty() || room == 0) return false;
           n = 1;
@@ -128,10 +120,12 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
       for (std::size_t i = 0; i < k; ++i) {
         fds.push_back(std::move(outgoing_fds_.front()));
         outgoing_fds_.pop_front();
-        const std::uint64_t mark = outgoing_marks_.front();
         outgoing_marks_.pop_front();
-        if (outgoing_marks_.empty() || outgoing_marks_.front() != mark) mark_offsets_.erase(mark);
       }
+      // Marks whose descriptors all went are of no more use.
+      while (!placed_marks_.empty() &&
+             (outgoing_marks_.empty() || placed_marks_.front().mark < outgoing_marks_.front()))
+        placed_marks_.pop_front();
     }
     out.insert(out.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
     engine_->consume_output(n);
@@ -139,6 +133,26 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
   }
   if (!work.empty()) finish_unlocked(work);
   return true;
+}
+
+void channel_session::place_mark(engine::spdy_session::output_mark m) {
+  if (outgoing_marks_.empty() || m.mark < outgoing_marks_.front()) return;
+  // Output order: a mark placed late (its message dropped) counts from the
+  // latest place, so that the offsets never decrease.
+  if (!placed_marks_.empty()) m.offset = std::max(m.offset, placed_marks_.back().offset);
+  placed_marks_.push_back(m);
+}
+
+std::size_t channel_session::descriptors_due(std::uint64_t end, std::size_t enough) const {
+  std::size_t k = 0;
+  for (const auto& m : placed_marks_) {
+    if (m.offset >= end || k > enough) break;
+    if (m.mark < outgoing_marks_.front()) continue;  // went already
+    // Past the last descriptor of this mark: marks never decrease.
+    auto past = std::upper_bound(outgoing_marks_.begin(), outgoing_marks_.end(), m.mark);
+    k = std::max(k, static_cast<std::size_t>(past - outgoing_marks_.begin()));
+  }
+  return k;
 }
 
 void channel_session::receive_descriptors(std::vector<Fd>& fds) {
