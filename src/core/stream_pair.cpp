@@ -1,4 +1,9 @@
 // In-process byte streams: two bounded one-way byte pipes, one per direction.
+// A pipe whose reading end is sent over a session can be redirected: the
+// bytes written go straight to the session's stream instead of through the
+// ring and a pump (see core/stream_redirect.hpp).
+#include "core/stream_redirect.hpp"
+
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -12,23 +17,30 @@ namespace detail {
 namespace {
 
 /// One direction: a bounded ring of bytes with blocking and callback waits.
-class byte_pipe {
+class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
  public:
   explicit byte_pipe(std::size_t capacity) : ring_(capacity) {}
 
   std::size_t read_some(std::span<std::byte> buffer, std::error_code& ec) {
     std::unique_lock lock(mutex_);
-    readable_.wait(lock, [&] { return size_ > 0 || write_closed_ || read_closed_ || buffer.empty(); });
+    readable_.wait(lock,
+                   [&] { return size_ > 0 || write_closed_ || read_closed_ || buffer.empty(); });
     return finish_read(lock, buffer, ec);
   }
 
   void write(std::span<const std::byte> data, std::error_code& ec) {
     std::unique_lock lock(mutex_);
     while (!data.empty()) {
-      writable_.wait(lock, [&] { return size_ < ring_.size() || read_closed_ || write_closed_; });
+      writable_.wait(
+          lock, [&] { return size_ < ring_.size() || read_closed_ || write_closed_ || direct(); });
       if (read_closed_ || write_closed_) {
         ec = errc::closed;
         return;
+      }
+      if (direct()) {
+        auto sink = sink_;
+        lock.unlock();
+        return sink->write(data, ec);
       }
       data = data.subspan(push(data));
       wake_reader(lock);
@@ -48,22 +60,45 @@ class byte_pipe {
 
   void async_write(std::span<const std::byte> data, stream_impl::io_handler done) {
     std::unique_lock lock(mutex_);
+    if (sink_ && (read_closed_ || write_closed_)) {
+      lock.unlock();
+      return done(errc::closed, 0);
+    }
+    if (direct()) {
+      auto sink = sink_;
+      lock.unlock();
+      return sink->async_write(data, std::move(done));
+    }
     pending_writes_.push_back({data, 0, std::move(done)});
     pump_writes(lock);
   }
 
   void close_write() {
     std::unique_lock lock(mutex_);
+    if (write_closed_) return;
     write_closed_ = true;
     writable_.notify_all();
     auto writes = std::exchange(pending_writes_, {});
     wake_reader(lock);
+    auto sink = direct() ? sink_ : nullptr;  // else the flush passes it on
     lock.unlock();
     for (auto& w : writes) w.done(errc::closed, w.written);
+    if (sink) sink->close_write();
+  }
+
+  // From now on every byte goes to `sink`: what the ring holds first (an
+  // asynchronous flush), then each write straight from the writer. The end
+  // of stream follows. The pipe's own reader is gone.
+  void redirect(std::shared_ptr<stream_impl> sink) {
+    std::unique_lock lock(mutex_);
+    sink_ = std::move(sink);
+    flushing_ = true;
+    flush(lock);
   }
 
   void close_read() {
     std::unique_lock lock(mutex_);
+    if (sink_) return;  // the sink reads now; it reports its own end
     read_closed_ = true;
     size_ = 0;
     readable_.notify_all();
@@ -85,6 +120,47 @@ class byte_pipe {
     std::size_t written;
     stream_impl::io_handler done;
   };
+
+  // Redirected, with the ring flushed: writers write to the sink themselves.
+  bool direct() const noexcept { return sink_ && !flushing_; }
+
+  // Moves the ring's bytes to the sink, one write at a time, until it is
+  // empty; then the writers go direct (and an end of stream is passed on).
+  // Takes the lock; releases it.
+  void flush(std::unique_lock<std::mutex>& lock) {
+    if (size_ == 0 || read_closed_) {
+      flushing_ = false;
+      const bool end = write_closed_ && !read_closed_;
+      writable_.notify_all();
+      auto sink = sink_;
+      lock.unlock();
+      if (end) sink->close_write();
+      return;
+    }
+    flush_buffer_.resize(size_);
+    pop(flush_buffer_);
+    writable_.notify_all();
+    pump_writes(lock);  // async writes that waited for room go into the ring
+    auto sink = sink_;
+    lock.unlock();
+    sink->async_write(flush_buffer_,
+                      [this, keep = shared_from_this()](std::error_code ec, std::size_t) {
+                        std::unique_lock relock(mutex_);
+                        if (ec) fail_sink(relock);
+                        flush(relock);
+                      });
+  }
+
+  // The sink failed: writers get errc::closed, as with a reader gone.
+  void fail_sink(std::unique_lock<std::mutex>& lock) {
+    read_closed_ = true;
+    size_ = 0;
+    writable_.notify_all();
+    auto writes = std::exchange(pending_writes_, {});
+    lock.unlock();
+    for (auto& w : writes) w.done(errc::closed, w.written);
+    lock.lock();
+  }
 
   std::size_t finish_read(std::unique_lock<std::mutex>& lock, std::span<std::byte> buffer,
                           std::error_code& ec) {
@@ -179,6 +255,9 @@ class byte_pipe {
   bool read_closed_ = false;
   pending_read pending_read_;
   std::deque<pending_write> pending_writes_;
+  std::shared_ptr<stream_impl> sink_;  // set once redirected
+  bool flushing_ = false;              // the ring still goes to the sink
+  std::vector<std::byte> flush_buffer_;
 };
 
 /// One duplex end: reads from `in`, writes to `out`.
@@ -201,6 +280,7 @@ class pipe_stream final : public stream_impl {
     out_->async_write(data, std::move(done));
   }
   void close_write() noexcept override { out_->close_write(); }
+  void redirect_reads(std::shared_ptr<stream_impl> sink) { in_->redirect(std::move(sink)); }
   void close() noexcept override {
     if (closed_.exchange(true)) return;
     out_->close_write();
@@ -214,14 +294,23 @@ class pipe_stream final : public stream_impl {
 };
 
 }  // namespace
+
+bool redirect_reads(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> sink) {
+  auto* pipe = dynamic_cast<pipe_stream*>(end.get());
+  if (!pipe) return false;
+  pipe->redirect_reads(std::move(sink));
+  return true;
+}
+
 }  // namespace detail
 
 std::pair<ByteStream, ByteStream> stream_pair(std::size_t buffer_size) {
   if (buffer_size == 0) throw Error(errc::invalid_argument, "stream_pair: buffer_size must be > 0");
   auto a_to_b = std::make_shared<detail::byte_pipe>(buffer_size);
   auto b_to_a = std::make_shared<detail::byte_pipe>(buffer_size);
-  return {ByteStream(std::make_shared<detail::pipe_stream>(b_to_a, a_to_b), ByteStream::Mode::duplex),
-          ByteStream(std::make_shared<detail::pipe_stream>(a_to_b, b_to_a), ByteStream::Mode::duplex)};
+  return {
+      ByteStream(std::make_shared<detail::pipe_stream>(b_to_a, a_to_b), ByteStream::Mode::duplex),
+      ByteStream(std::make_shared<detail::pipe_stream>(a_to_b, b_to_a), ByteStream::Mode::duplex)};
 }
 
 }  // namespace libchan

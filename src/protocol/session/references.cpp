@@ -1,5 +1,6 @@
 // Channel ends, byte streams and times inside messages: how each dialect
 // writes them as msgpack extensions, and what a received one becomes.
+#include "core/stream_redirect.hpp"
 #include "libchan/detail/forward.hpp"
 #include "session/channel_session.hpp"
 #include "session/endpoints.hpp"
@@ -94,8 +95,13 @@ class channel_session::encoder final : public ExtensionHook {
         auto remote = std::dynamic_pointer_cast<net_stream>(ep);
         // The pumps own the local stream from now on.
         std::shared_ptr<stream_impl> impl = local.release();
-        if (mode != ByteStream::Mode::write_only)
-          actions_.push_back([impl, remote] { byte_pump::start(impl, remote); });
+        if (mode != ByteStream::Mode::write_only) {
+          // An in-process stream needs no pump: its writer writes to the
+          // network stream itself.
+          actions_.push_back([impl, remote] {
+            if (!redirect_reads(impl, remote)) byte_pump::start(impl, remote);
+          });
+        }
         if (mode != ByteStream::Mode::read_only)
           actions_.push_back([impl, remote] { byte_pump::start(remote, impl); });
         std::int8_t t = v01                                   ? v01::stream
