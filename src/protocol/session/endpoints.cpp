@@ -327,18 +327,15 @@ std::size_t net_stream::read_some(std::span<std::byte> buffer, std::error_code& 
   }
   std::size_t n = 0;
   bool ready = false;
-  {
-    std::lock_guard lock(s->mutex());
+  // The driver hears of it if the consumed bytes let it read again.
+  s->run_taking([&] {
     if (!input_.empty() || remote_closed_) {
       ready = true;
       if (input_.empty() && error_) ec = error_;
       n = take_input(*s, buffer);
     }
-  }
-  if (ready) {
-    s->after_unlock();  // the consumed bytes may let the driver read again
-    return n;
-  }
+  });
+  if (ready) return n;
   // Nothing buffered: wait as a pending read, so that the next data goes
   // straight into `buffer`.
   blocking_send waiter;
@@ -351,10 +348,13 @@ std::size_t net_stream::read_some(std::span<std::byte> buffer, std::error_code& 
 }
 
 void net_stream::async_read_some(std::span<std::byte> buffer, io_handler done) {
-  bool alive = with_session(session_, [&](channel_session& s) {
-    pending_read_.emplace(buffer, std::move(done));
-    wake_reader(s);
-  });
+  bool alive = with_session(
+      session_,
+      [&](channel_session& s) {
+        pending_read_.emplace(buffer, std::move(done));
+        wake_reader(s);
+      },
+      access::taking);
   if (!alive) done(errc::disconnected, 0);
 }
 
