@@ -60,7 +60,7 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
 
   void async_write(std::span<const std::byte> data, stream_impl::io_handler done) {
     std::unique_lock lock(mutex_);
-    if (sink_ && (read_closed_ || write_closed_)) {
+    if (read_closed_ || write_closed_) {  // as write(): nobody will read it
       lock.unlock();
       return done(errc::closed, 0);
     }

@@ -5,6 +5,7 @@
 
 #include <boost/asio/use_future.hpp>
 #include <cstdio>
+#include <future>
 #include <numeric>
 #include <thread>
 
@@ -48,6 +49,19 @@ TEST(ByteStream, WriteAfterReaderClosedFails) {
   std::error_code ec;
   a.write(bytes("x"), ec);
   EXPECT_EQ(ec, libchan::errc::closed);
+}
+
+TEST(ByteStream, AsyncWriteAfterReaderClosedFails) {
+  auto [a, b] = libchan::stream_pair(8);
+  b.close();
+  // More than the buffer holds: a write that "succeeded" into it would be
+  // lost, and the next would wait forever.
+  for (int i = 0; i < 3; ++i) {
+    std::promise<std::error_code> result;
+    a.impl()->async_write(bytes("0123456789"),
+                          [&](std::error_code ec, std::size_t) { result.set_value(ec); });
+    EXPECT_EQ(result.get_future().get(), libchan::errc::closed);
+  }
 }
 
 TEST(ByteStream, ModesAreEnforced) {

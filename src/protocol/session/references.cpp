@@ -1,5 +1,7 @@
 // Channel ends, byte streams and times inside messages: how each dialect
 // writes them as msgpack extensions, and what a received one becomes.
+#include <array>
+
 #include "core/stream_redirect.hpp"
 #include "libchan/detail/forward.hpp"
 #include "session/channel_session.hpp"
@@ -42,6 +44,33 @@ bool get_ref(std::span<const std::uint8_t> in, std::uint64_t& ref) {
   for (auto b : in) ref = ref << 8 | b;
   return true;
 }
+
+// Reads `stream` to its end and drops the bytes. For a network stream
+// whose local end let go (the application closed it, so the pump into it
+// failed): bytes left unread would count against max_unconsumed and, past
+// it, stop the whole session. Ends at once if `stream` ended already.
+class drainer : public std::enable_shared_from_this<drainer> {
+ public:
+  static void start(std::shared_ptr<stream_impl> stream) {
+    auto self = std::make_shared<drainer>(std::move(stream));
+    self->loop_.post([self] { self->read(); });
+  }
+  explicit drainer(std::shared_ptr<stream_impl> stream) : stream_(std::move(stream)) {}
+
+ private:
+  void read() {
+    stream_->async_read_some(buffer_,
+                             [self = shared_from_this()](std::error_code ec, std::size_t n) {
+                               if (ec || n == 0)
+                                 return;  // the end: the stream closes with its session
+                               self->loop_.post([self] { self->read(); });
+                             });
+  }
+
+  std::shared_ptr<stream_impl> stream_;
+  trampoline loop_;
+  std::array<std::byte, 16384> buffer_;
+};
 
 }  // namespace
 
@@ -102,8 +131,11 @@ class channel_session::encoder final : public ExtensionHook {
             if (!redirect_reads(impl, remote)) byte_pump::start(impl, remote);
           });
         }
-        if (mode != ByteStream::Mode::read_only)
-          actions_.push_back([impl, remote] { byte_pump::start(remote, impl); });
+        if (mode != ByteStream::Mode::read_only) {
+          actions_.push_back([impl, remote] {
+            byte_pump::start(remote, impl, [remote](std::error_code) { drainer::start(remote); });
+          });
+        }
         std::int8_t t = v01                                   ? v01::stream
                         : mode == ByteStream::Mode::duplex    ? v02::duplex_stream
                         : mode == ByteStream::Mode::read_only ? v02::stream_receiver_reads
