@@ -5,15 +5,15 @@
 #include <new>
 
 namespace {
-std::atomic<std::uint64_t> count{0};
+thread_local std::uint64_t count = 0;
 }
 
 namespace bench {
-std::uint64_t allocations() noexcept { return count.load(std::memory_order_relaxed); }
+std::uint64_t allocations() noexcept { return count; }
 }  // namespace bench
 
 void* operator new(std::size_t n) {
-  count.fetch_add(1, std::memory_order_relaxed);
+  ++count;
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }

@@ -4,6 +4,10 @@
 // a driver got from front() stays valid while it writes, even when the
 // engine queues more frames meanwhile (an async write and a read run side by
 // side on the same strand).
+//
+// A DATA frame queued last may take more payload of its stream while no
+// byte of it is being written: writes queued back to back on one stream
+// travel as one frame, which costs the peer one frame instead of many.
 #pragma once
 
 #include <algorithm>
@@ -51,6 +55,41 @@ class output_queue {
     }
   }
 
+  /// Appends a DATA frame's 8-byte header (from `pack_header`) and payload.
+  /// Unless `fin`, extend_data() may add to it later.
+  template <class PackHeader>
+  void append_data(std::uint32_t stream, bool fin, std::span<const std::uint8_t> payload,
+                   PackHeader&& pack_header) {
+    chunk& c = tail();
+    const std::size_t header_at = c.bytes.size();
+    std::forward<PackHeader>(pack_header)(c.bytes);
+    c.bytes.insert(c.bytes.end(), payload.begin(), payload.end());
+    size_ += c.bytes.size() - header_at;
+    last_data_ = fin ? open_data{} : open_data{stream, c.serial, header_at, end_offset()};
+  }
+
+  /// Adds `payload` to the DATA frame of `stream` queued last, if no frame
+  /// followed it, none of its bytes can be in a write yet (it is not in the
+  /// first chunk), and its payload stays within `max_payload`. False if not.
+  bool extend_data(std::uint32_t stream, std::span<const std::uint8_t> payload,
+                   std::size_t max_payload) {
+    if (last_data_.stream != stream || stream == 0 || chunks_.size() < 2) return false;
+    chunk& c = chunks_.back();
+    if (c.serial != last_data_.serial || end_offset() != last_data_.end) return false;
+    std::uint8_t* header = c.bytes.data() + last_data_.header_at;
+    const std::size_t length =
+        (std::size_t{header[5]} << 16) | (std::size_t{header[6]} << 8) | std::size_t{header[7]};
+    if (length + payload.size() > max_payload) return false;
+    const std::size_t grown = length + payload.size();
+    header[5] = static_cast<std::uint8_t>(grown >> 16);
+    header[6] = static_cast<std::uint8_t>(grown >> 8);
+    header[7] = static_cast<std::uint8_t>(grown);
+    c.bytes.insert(c.bytes.end(), payload.begin(), payload.end());
+    size_ += payload.size();
+    last_data_.end = end_offset();
+    return true;
+  }
+
   /// Moves the unconsumed bytes of the first chunk into `out` (whose old
   /// storage the queue keeps for reuse) and drops them: no copy unless
   /// part of the chunk was consumed already. Returns how many.
@@ -89,6 +128,14 @@ class output_queue {
   struct chunk {
     std::vector<std::uint8_t> bytes;
     std::size_t reply_bytes = 0;
+    std::uint64_t serial = 0;  ///< names the chunk for last_data_
+  };
+  /// The DATA frame extend_data() may add to; stream 0 when none.
+  struct open_data {
+    std::uint32_t stream = 0;
+    std::uint64_t serial = 0;   ///< of its chunk
+    std::size_t header_at = 0;  ///< in its chunk
+    std::uint64_t end = 0;      ///< end_offset() right after it
   };
 
   // A chunk takes frames until it holds this much; then the next one
@@ -107,6 +154,7 @@ class output_queue {
     // Never grow the first chunk: its bytes may be in flight.
     if (chunks_.size() < 2 || chunks_.back().bytes.size() >= chunk_target) {
       chunk& c = chunks_.emplace_back();
+      c.serial = ++serials_;
       if (!spares_.empty()) {
         c.bytes = std::move(spares_.back());
         spares_.pop_back();
@@ -136,6 +184,8 @@ class output_queue {
   std::size_t size_ = 0;
   std::size_t reply_bytes_ = 0;
   std::uint64_t consumed_total_ = 0;
+  std::uint64_t serials_ = 0;
+  open_data last_data_;
 };
 
 }  // namespace libchan::detail::engine

@@ -4,6 +4,7 @@
 // open, data we send, flow control).
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -193,8 +194,17 @@ struct spdy_session::impl {
   /// Waiting data one stream may hold: a sixteenth of max_output_queue.
   std::size_t stream_queue_cap() const noexcept;
   void wake_refused();
-  std::size_t emit(stream& s, bytes_view data, bool fin, bool whole, bool& fin_done);
-  void write_data(stream& s, bytes_view payload, bool fin);
+  /// Queues what the windows allow of `data` as DATA frames; returns how
+  /// much. `mark`: the data starts a message that names descriptors.
+  std::size_t emit(stream& s, bytes_view data, bool fin, bool whole, bool& fin_done,
+                   std::uint64_t mark = 0);
+  /// Queues a DATA frame; `joinable`: the payload may instead be added to
+  /// the stream's frame queued last (see output_queue::extend_data).
+  void write_data(stream& s, bytes_view payload, bool fin, bool joinable = false);
+  /// Our DATA frames' largest payload (limits.max_send_frame, in range).
+  std::size_t max_send_frame() const noexcept {
+    return std::clamp<std::size_t>(opts.limits.max_send_frame, 1, spdy::max_frame_length);
+  }
   void flush(stream_id id);
   void flush_all();
   void consume(stream_id id, std::size_t n);

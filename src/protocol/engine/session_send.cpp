@@ -148,7 +148,7 @@ std::size_t spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, 
       // Only what fits the window now; the caller offers the rest later.
       bool fin_done = false;
       if (mark != 0) marks.push_back({mark, out.end_offset()});
-      const std::size_t done = emit(s, data.first(now), false, false, fin_done);
+      const std::size_t done = emit(s, data.first(now), false, false, fin_done, mark);
       refuse_call(ec, errc::limit_exceeded, why);
       return done;
     }
@@ -157,7 +157,7 @@ std::size_t spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, 
   bool fin_done = false;
   std::size_t done = 0;
   const std::uint64_t at = out.end_offset();
-  if (s.queue.empty()) done = emit(s, data, fin, whole, fin_done);
+  if (s.queue.empty()) done = emit(s, data, fin, whole, fin_done, mark);
   if (mark != 0 && done > 0) marks.push_back({mark, at});
   if (done < data.size() || (fin && !fin_done)) {
     pending_data rest;
@@ -189,7 +189,7 @@ void spdy_session::impl::wake_refused() {
 }
 
 std::size_t spdy_session::impl::emit(stream& s, bytes_view data, bool fin, bool whole,
-                                     bool& fin_done) {
+                                     bool& fin_done, std::uint64_t mark) {
   fin_done = false;
   if (data.empty()) {
     if (fin) {
@@ -198,8 +198,7 @@ std::size_t spdy_session::impl::emit(stream& s, bytes_view data, bool fin, bool 
     }
     return 0;
   }
-  const std::size_t max_frame =
-      std::clamp<std::size_t>(opts.limits.max_send_frame, 1, spdy::max_frame_length);
+  const std::size_t max_frame = max_send_frame();
   std::size_t off = 0;
   while (off < data.size()) {
     std::size_t n = data.size() - off;
@@ -216,14 +215,18 @@ std::size_t spdy_session::impl::emit(stream& s, bytes_view data, bool fin, bool 
       n = std::min(n, avail);
     }
     const bool last = off + n == data.size();
-    write_data(s, data.subspan(off, n), last && fin);
+    // A message naming descriptors starts a frame: the peer decodes a
+    // frame once it is whole, and holds the descriptors that came with its
+    // first bytes until then (a frame of many such messages would make it
+    // hold the descriptors of all of them).
+    write_data(s, data.subspan(off, n), last && fin, !whole && (mark == 0 || off > 0));
     off += n;
   }
   fin_done = fin && off == data.size();
   return off;
 }
 
-void spdy_session::impl::write_data(stream& s, bytes_view payload, bool fin) {
+void spdy_session::impl::write_data(stream& s, bytes_view payload, bool fin, bool joinable) {
   const auto n = static_cast<std::uint32_t>(payload.size());
   // Windows are counted exactly even for peers without flow control (they
   // may go negative), so a peer that turns out to do it finds them true.
@@ -234,12 +237,12 @@ void spdy_session::impl::write_data(stream& s, bytes_view payload, bool fin) {
   }
   session_send -= n;  // counted exactly, even before the peer enforces it
   const stream_id id = s.info.id;
-  out.append(
-      [&](std::vector<std::uint8_t>& v) {
-        spdy::pack_data_header(v, id, fin ? spdy::flags::fin : 0, n);
-        v.insert(v.end(), payload.begin(), payload.end());
-      },
-      false);
+  // Joined to the stream's frame before it, when that is still queued last:
+  // never for a message that must be a frame of its own (v0.1).
+  if (joinable && !fin && n > 0 && out.extend_data(id, payload, max_send_frame())) return;
+  out.append_data(id, fin, payload, [&](std::vector<std::uint8_t>& v) {
+    spdy::pack_data_header(v, id, fin ? spdy::flags::fin : 0, n);
+  });
 }
 
 std::uint32_t spdy_session::impl::send_allowance(const stream& s) const noexcept {
@@ -275,7 +278,8 @@ void spdy_session::impl::flush(stream_id id) {
     }
     bool fin_done = false;
     const std::uint64_t at = out.end_offset();
-    const std::size_t n = emit(s, rest, item.fin, item.whole, fin_done);
+    const std::size_t n =
+        emit(s, rest, item.fin, item.whole, fin_done, item.offset == 0 ? item.mark : 0);
     if (item.mark != 0 && item.offset == 0 && n > 0) marks.push_back({item.mark, at});
     item.offset += n;
     s.queued -= n;

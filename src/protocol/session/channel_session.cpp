@@ -25,8 +25,7 @@ class channel_session::events final : public engine::handler {
       ep->bind(info.id);
       s_.streams_[info.id] = ep;
       auto held = std::exchange(ep->held(), {});
-      for (auto& h : held)
-        s_.submit(ep, std::move(h.bytes), h.fin, h.whole_frame, std::move(h.done), h.mark);
+      for (auto& h : held) s_.submit(ep, h.bytes, h.fin, h.whole_frame, std::move(h.done), h.mark);
       return;
     }
     if (pending() >= s_.opts_.max_pending_refs || s_.unclaimed_.count(info.ref)) {
@@ -162,7 +161,7 @@ channel_session::channel_session(const options& opts, std::weak_ptr<driver_hooks
 channel_session::~channel_session() = default;
 
 void channel_session::after_unlock() {
-  std::vector<std::function<void()>> work;
+  work_list work;
   {
     std::lock_guard lock(mutex_);
     work.swap(deferred_);
@@ -170,7 +169,7 @@ void channel_session::after_unlock() {
   finish_unlocked(work);
 }
 
-void channel_session::finish_unlocked(std::vector<std::function<void()>>& work) {
+void channel_session::finish_unlocked(work_list& work) {
   for (auto& fn : work) fn();
   notify_driver();
 }
@@ -203,7 +202,7 @@ bool channel_session::input_paused() {
 }
 
 bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t max) {
-  std::vector<std::function<void()>> work;
+  work_list work;
   {
     owner_lock lock(*this);
     auto pending = engine_->pending_output();
@@ -219,7 +218,7 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
 }
 
 bool channel_session::take_output_chunk(std::vector<std::uint8_t>& out) {
-  std::vector<std::function<void()>> work;
+  work_list work;
   {
     owner_lock lock(*this);
     if (engine_->take_output(out) == 0) return false;
@@ -363,11 +362,10 @@ void channel_session::close(std::optional<engine::steady_time> linger_until) {
     for (auto& [ref, ep] : awaited_) {
       for (auto& h : std::exchange(ep->held(), {})) {
         release_mark(h.mark);
-        if (h.done) defer([done = std::move(h.done), ec] { done(ec); });
+        complete_later(std::move(h.done), ec);
       }
     }
-    for (auto& u : undecided_)
-      if (u.done) defer([done = std::move(u.done), ec] { done(ec); });
+    for (auto& u : undecided_) complete_later(std::move(u.done), ec);
     defer([waiting = std::make_shared<std::deque<undecided_send>>(std::move(undecided_))] {});
     undecided_.clear();
     // Our channels and byte streams end cleanly behind their data. Ids
@@ -410,16 +408,14 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
   for (auto& [ref, ep] : awaited) {
     // Writes held for a stream the peer never opened fail with the session,
     // or their senders would wait forever.
-    for (auto& h : std::exchange(ep->held(), {}))
-      if (h.done) defer([done = std::move(h.done), ec] { done(ec); });
+    for (auto& h : std::exchange(ep->held(), {})) complete_later(std::move(h.done), ec);
     ep->on_closed(ec);
   }
   for (auto& ep : std::exchange(waiting_, {})) fail_blocked(*ep, ec);
   // Messages still waiting may hold channel ends of this session: they go
   // once the lock is released, with the descriptors nobody will write or
   // name now.
-  for (auto& u : undecided_)
-    if (u.done) defer([done = std::move(u.done), ec] { done(ec); });
+  for (auto& u : undecided_) complete_later(std::move(u.done), ec);
   defer([waiting = std::make_shared<std::deque<undecided_send>>(std::move(undecided_))] {});
   undecided_.clear();
   outgoing_fds_.clear();
@@ -453,50 +449,41 @@ void channel_session::release_mark(std::uint64_t mark) {
   if (mark != 0) place_mark({mark, engine_->output_offset()});
 }
 
-void channel_session::submit(const std::shared_ptr<endpoint>& ep, std::vector<std::uint8_t> bytes,
-                             bool fin, bool whole_frame, std::function<void(std::error_code)> done,
-                             std::uint64_t mark) {
+void channel_session::submit(const std::shared_ptr<endpoint>& ep,
+                             std::span<const std::uint8_t> bytes, bool fin, bool whole_frame,
+                             completion done, std::uint64_t mark) {
   auto finish = [this, &done, mark](std::error_code ec) {
     if (ec) release_mark(mark);
-    if (done) defer([done = std::move(done), ec] { done(ec); });
+    complete_later(std::move(done), ec);
   };
+  auto keep = [&] { return std::vector<std::uint8_t>(bytes.begin(), bytes.end()); };
   if (ended_) return finish(end_error());
   // A closing session takes no new data, but lets channels end.
   if (closing_ && !(bytes.empty() && fin)) return finish(end_error());
   if (!ep->bound()) {
-    ep->held().push_back({std::move(bytes), fin, whole_frame, std::move(done), 0, mark});
+    ep->held().push_back({keep(), fin, whole_frame, std::move(done), 0, mark});
     return;
   }
-  if (ep->blocked().empty()) {
-    pending_write w{std::move(bytes), fin, whole_frame, nullptr, 0, mark};
-    std::error_code ec;
-    if (try_submit(*ep, w, ec)) return finish(ec);
-    w.done = std::move(done);
-    ep->blocked().push_back(std::move(w));
-    if (!ep->waiting) {
-      ep->waiting = true;
-      waiting_.push_back(ep);
-    }
+  if (!ep->blocked().empty()) {
+    ep->blocked().push_back({keep(), fin, whole_frame, std::move(done), 0, mark});
     return;
   }
-  ep->blocked().push_back({std::move(bytes), fin, whole_frame, std::move(done), 0, mark});
-}
-
-void channel_session::submit_view(const std::shared_ptr<endpoint>& ep,
-                                  std::span<const std::uint8_t> data,
-                                  std::function<void(std::error_code)> done) {
+  // Offered straight from `bytes`: copied only if the engine has no room.
+  std::error_code ec;
   std::size_t taken = 0;
-  if (!ended_ && !closing_ && !data.empty() && ep->bound() && ep->blocked().empty()) {
-    std::error_code ec;
-    taken = engine_->submit_some(ep->id(), data, false, ec, 0);
-    const bool waits = ec && engine_->last_refusal_waits();
-    if (!waits && (ec || taken == data.size())) {
-      if (done) defer([done = std::move(done), ec] { done(ec); });
-      return;
-    }
+  if (whole_frame && !bytes.empty()) {
+    engine_->submit_frame(ep->id(), bytes, fin, ec, mark);
+    if (!ec) taken = bytes.size();
+  } else {
+    taken = engine_->submit_some(ep->id(), bytes, fin, ec, mark);
   }
-  auto rest = data.subspan(taken);
-  submit(ep, std::vector<std::uint8_t>(rest.begin(), rest.end()), false, false, std::move(done));
+  // No room is not a failure: wait for on_output_drained or on_stream_ready.
+  if (!ec || !engine_->last_refusal_waits()) return finish(ec);
+  ep->blocked().push_back({keep(), fin, whole_frame, std::move(done), taken, mark});
+  if (!ep->waiting) {
+    ep->waiting = true;
+    waiting_.push_back(ep);
+  }
 }
 
 bool channel_session::retry(endpoint& ep) {
@@ -509,14 +496,14 @@ bool channel_session::retry(endpoint& ep) {
     if (!try_submit(ep, w, ec)) {
       if (streams_.count(ep.id()) == 0) {
         release_mark(w.offset == 0 ? w.mark : 0);
-        if (w.done) defer([done = std::move(w.done)] { done(make_error_code(errc::closed)); });
+        complete_later(std::move(w.done), make_error_code(errc::closed));
         fail_blocked(ep, make_error_code(errc::closed));
         return true;
       }
       ep.blocked().push_front(std::move(w));
       return false;
     }
-    if (w.done) defer([done = std::move(w.done), ec] { done(ec); });
+    complete_later(std::move(w.done), ec);
   }
   return true;
 }
@@ -540,7 +527,7 @@ void channel_session::retry_blocked() {
 void channel_session::fail_blocked(endpoint& ep, std::error_code ec) {
   for (auto& w : std::exchange(ep.blocked(), {})) {
     if (w.offset == 0) release_mark(w.mark);
-    if (w.done) defer([done = std::move(w.done), ec] { done(ec); });
+    complete_later(std::move(w.done), ec);
   }
   ep.waiting = false;
   // Left in waiting_ until the next retry pass drops it.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <deque>
 #include <functional>
 #include <map>
@@ -61,12 +62,33 @@ class driver_hooks {
 
 class endpoint;
 
+/// A send's completion, called with its result once the lock is released.
+using completion = std::function<void(std::error_code)>;
+
+/// Work for after the session's lock is released: a function, or a
+/// completion with its result. The two are kept apart so that completing a
+/// send allocates nothing (a lambda holding both would not fit
+/// std::function's small buffer).
+struct deferred_work {
+  std::function<void()> run;
+  completion done;
+  std::error_code result;
+  void operator()() {
+    if (run)
+      run();
+    else if (done)
+      done(result);
+  }
+};
+/// Inline room for the work of one locked call, which is rarely more.
+using work_list = boost::container::small_vector<deferred_work, 4>;
+
 /// Bytes for one stream that the engine has not taken (all) yet.
 struct pending_write {
   std::vector<std::uint8_t> bytes;
   bool fin;
   bool whole_frame;
-  std::function<void(std::error_code)> done;
+  completion done;
   std::size_t offset = 0;  ///< bytes the engine took already
   std::uint64_t mark = 0;  ///< names the descriptors of the message, if any
 };
@@ -170,9 +192,14 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   }
   /// Runs deferred work and tells the driver; call after releasing the lock.
   void after_unlock();
-  void finish_unlocked(std::vector<std::function<void()>>& work);
+  void finish_unlocked(work_list& work);
   /// Queues work for after the lock is released. Call under the lock.
-  void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+  void defer(std::function<void()> fn) { deferred_.push_back({std::move(fn), nullptr, {}}); }
+  /// Queues `done(result)` for after the lock is released, if there is a
+  /// `done`. Call under the lock.
+  void complete_later(completion done, std::error_code result) {
+    if (done) deferred_.push_back({nullptr, std::move(done), result});
+  }
   /// Records why a stream or channel failed, for diagnose(). Under the lock.
   void note_error(std::string why) { last_error_ = std::move(why); }
   engine::spdy_session& engine() noexcept { return *engine_; }
@@ -183,18 +210,18 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::error_code end_error() const noexcept;
 
   /// Queues bytes on a stream, in order per stream, waiting while the output
-  /// is full or the stream is not open yet. `whole_frame`: v0.1 messages
-  /// travel as exactly one DATA frame. `done` is deferred. Under the lock.
+  /// is full or the stream is not open yet; `bytes` are copied only if they
+  /// must wait. `whole_frame`: v0.1 messages travel as exactly one DATA
+  /// frame. `done` is deferred. Under the lock.
   /// `mark`: the message names descriptors (see take_output).
-  void submit(const std::shared_ptr<endpoint>& ep, std::vector<std::uint8_t> bytes, bool fin,
-              bool whole_frame, std::function<void(std::error_code)> done, std::uint64_t mark = 0);
-  /// As submit(ep, bytes, false, false, done), copying only what cannot be
-  /// queued at once (byte streams). Under the lock.
-  void submit_view(const std::shared_ptr<endpoint>& ep, std::span<const std::uint8_t> data,
-                   std::function<void(std::error_code)> done);
+  void submit(const std::shared_ptr<endpoint>& ep, std::span<const std::uint8_t> bytes, bool fin,
+              bool whole_frame, completion done, std::uint64_t mark = 0);
   /// Encodes `value` for the channel `parent` and submits it. Under the lock.
-  void send_message(const std::shared_ptr<endpoint>& parent, Value value,
-                    std::function<void(std::error_code)> done);
+  void send_message(const std::shared_ptr<endpoint>& parent, Value value, completion done);
+  /// Sends `value` on `parent` if that completes at once with no resource
+  /// to hand over: plain data, and room in the output. False, with `value`
+  /// untouched, when send_message() must do it. Under the lock.
+  bool try_send_message(endpoint& parent, Value& value);
   /// Decodes the next message from `input` for channel `parent`; see
   /// Codec::decode. Under the lock.
   std::size_t decode_message(endpoint& parent, std::span<const std::uint8_t> input, Value& out,
@@ -234,7 +261,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
       fn();
       return;
     }
-    std::vector<std::function<void()>> work;
+    work_list work;
     bool news = true;
     {
       owner_lock lock(*this);
@@ -242,7 +269,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
       if (how == tell::if_changed) before = driver_view();
       fn();
       if (how == tell::if_changed) news = driver_view() != before;
-      work.swap(deferred_);
+      if (!deferred_.empty()) work.swap(deferred_);
     }
     for (auto& f : work) f();
     if (news) notify_driver();
@@ -293,7 +320,12 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::unique_ptr<engine::spdy_session> engine_;
   std::unique_ptr<Codec> codec_v01_;
   std::unique_ptr<Codec> codec_v02_;
-  std::vector<std::function<void()>> deferred_;
+  work_list deferred_;
+  /// Reused for each message's encoding: the engine copies it into its
+  /// output, or submit() copies it when it must wait. Not kept past this
+  /// size, so that one large message does not hold memory for good.
+  std::vector<std::uint8_t> encode_buffer_;
+  static constexpr std::size_t max_kept_encode_buffer = 64u << 10;
   bool ended_ = false;
   std::error_code end_ec_;
   std::string end_detail_;
@@ -321,7 +353,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   struct undecided_send {
     std::shared_ptr<endpoint> ep;
     std::shared_ptr<Value> value;
-    std::function<void(std::error_code)> done;
+    completion done;
   };
   std::deque<undecided_send> undecided_;
   std::uint64_t fds_sent_ = 0;  ///< indexes given to our descriptors

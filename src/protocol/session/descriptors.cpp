@@ -77,7 +77,7 @@ void channel_session::close_channel(const std::shared_ptr<endpoint>& ep) {
 
 bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t max,
                                   std::vector<outgoing_descriptor>& fds, std::size_t max_fds) {
-  std::vector<std::function<void()>> work;
+  work_list work;
   {
     owner_lock lock(*this);
     auto pending = engine_->pending_output();

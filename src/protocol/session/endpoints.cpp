@@ -1,6 +1,7 @@
 #include "session/endpoints.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace libchan::detail::session {
 namespace {
@@ -70,11 +71,14 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
   std::span<const std::uint8_t> input = direct ? data : std::span<const std::uint8_t>(partial_);
   std::size_t used = 0;
   while (used < input.size()) {
-    Value value;
+    // Decoded straight into its place in the queue; dropped again if the
+    // message is not whole yet.
+    Value& value = queue_.emplace_back().value;
     std::error_code ec;
     std::string detail;
     auto rest = input.subspan(used);
     std::size_t n = s->decode_message(*this, rest, value, ec, detail);
+    if (ec || n == 0) queue_.pop_back();
     if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) {
       ec = errc::limit_exceeded;
       detail = "message exceeds max_message_size (" +
@@ -91,7 +95,7 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
     }
     if (n == 0) break;
     used += n;
-    queue_.push_back({std::move(value), n});
+    queue_.back().bytes = n;
   }
   if (direct)
     partial_.assign(input.begin() + static_cast<std::ptrdiff_t>(used), input.end());
@@ -125,10 +129,12 @@ std::size_t inbound_channel::buffered() const noexcept {
 
 bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::error_code& ec) {
   if (!queue_.empty()) {
-    auto m = std::move(queue_.front());
+    out = std::move(queue_.front().value);
+    taken_ += queue_.front().bytes;
     queue_.pop_front();
-    if (bound()) s.engine().consume(id_, m.bytes);
-    out = std::move(m.value);
+    // The engine hears of taken bytes in batches: each call may queue a
+    // WINDOW_UPDATE, and the peer needs one per window half anyway.
+    if (queue_.empty() || taken_ >= consume_batch) release_taken(s);
     ec.clear();
     return true;
   }
@@ -148,6 +154,11 @@ bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::e
     return true;
   }
   return false;
+}
+
+void inbound_channel::release_taken(channel_session& s) {
+  if (taken_ > 0 && bound()) s.engine().consume(id_, taken_);
+  taken_ = 0;
 }
 
 void inbound_channel::deliver(channel_session& s) {
@@ -212,7 +223,7 @@ void inbound_channel::close_receive() noexcept {
   with_session(session_, [&](channel_session& s) {
     if (local_closed_) return;
     local_closed_ = true;
-    std::size_t unread = partial_.size();
+    std::size_t unread = partial_.size() + std::exchange(taken_, 0);
     for (auto& m : queue_) unread += m.bytes;
     // Unread messages may hold channel ends of this very session: destroy
     // them once the lock is released.
@@ -260,6 +271,15 @@ void outbound_channel::start_send(Value&& value, send_waiter& w) {
     s.send_message(self(), std::move(value), [&w](std::error_code e) { w.complete(e); });
   });
   if (!alive) w.complete(errc::disconnected);
+}
+
+bool outbound_channel::try_send(Value& value, std::error_code& ec) {
+  bool sent = false;
+  with_session(session_, [&](channel_session& s) {
+    if (!error_ && !local_closed_) sent = s.try_send_message(*this, value);
+  });
+  if (sent) ec.clear();
+  return sent;
 }
 
 void outbound_channel::close_send() noexcept {
@@ -363,7 +383,7 @@ void net_stream::async_write(std::span<const std::byte> data, io_handler done) {
     if (write_closed_) return s.defer([done] { done(errc::closed, 0); });
     auto p = reinterpret_cast<const std::uint8_t*>(data.data());
     std::size_t n = data.size();
-    s.submit_view(self(), {p, n}, [done, n](std::error_code ec) { done(ec, ec ? 0 : n); });
+    s.submit(self(), {p, n}, false, false, [done, n](std::error_code ec) { done(ec, ec ? 0 : n); });
   });
   if (!alive) done(errc::disconnected, 0);
 }

@@ -104,7 +104,7 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
  private:
   struct message {
     Value value;
-    std::size_t bytes;
+    std::size_t bytes = 0;
   };
   struct waiting {
     receive_waiter<Value>* waiter;
@@ -114,8 +114,12 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   void deliver(channel_session& s);
   // True and `out` set if a result is ready for one receive.
   bool take(channel_session& s, std::optional<Value>& out, std::error_code& ec);
+  // Tells the engine the bytes of the messages taken so far were consumed.
+  void release_taken(channel_session& s);
+  static constexpr std::size_t consume_batch = 4096;
 
   std::vector<std::uint8_t> partial_;
+  std::size_t taken_ = 0;  ///< bytes of messages taken, not yet released
   std::deque<message> queue_;
   std::deque<waiting> waiters_;
   bool remote_closed_ = false;
@@ -133,6 +137,7 @@ class outbound_channel final : public endpoint, public sender_impl<Value> {
   void on_closed(std::error_code ec) override;
 
   void start_send(Value&& value, send_waiter& w) override;
+  bool try_send(Value& value, std::error_code& ec) override;
   void close_send() noexcept override;
 
  private:

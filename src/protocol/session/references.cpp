@@ -1,6 +1,7 @@
 // Channel ends, byte streams and times inside messages: how each dialect
 // writes them as msgpack extensions, and what a received one becomes.
 #include <array>
+#include <utility>
 
 #include "core/stream_redirect.hpp"
 #include "libchan/detail/forward.hpp"
@@ -398,11 +399,8 @@ std::shared_ptr<endpoint> channel_session::claim_ref(std::uint64_t ref, int kind
 }
 
 void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Value value,
-                                   std::function<void(std::error_code)> done) {
-  if (ended_ || closing_) {
-    if (done) defer([done = std::move(done), ec = end_error()] { done(ec); });
-    return;
-  }
+                                   completion done) {
+  if (ended_ || closing_) return complete_later(std::move(done), end_error());
   // Whether a descriptor goes as a descriptor or as a byte stream depends on
   // the peer, known from its first frame. Later messages keep their order.
   if (fd_passing_ == fd_passing::undecided && (!undecided_.empty() || holds_descriptor(value))) {
@@ -410,7 +408,13 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
     return;
   }
   encoder hook(*this, *parent);
-  std::vector<std::uint8_t> bytes;
+  // Taken, not borrowed: a nested call (a channel end dropped by the codec)
+  // finds it empty and allocates its own.
+  std::vector<std::uint8_t> bytes = std::exchange(encode_buffer_, {});
+  bytes.clear();
+  auto give_back = [&] {
+    if (bytes.capacity() <= max_kept_encode_buffer) encode_buffer_ = std::move(bytes);
+  };
   std::error_code ec;
   std::string detail;
   codec().encode(value, bytes, hook, ec, &detail);
@@ -422,8 +426,8 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
     hook.abandon();
     if (!hook.detail().empty())
       note_error("message on stream " + std::to_string(parent->id()) + ": " + hook.detail());
-    if (done) defer([done = std::move(done), ec] { done(ec); });
-    return;
+    give_back();
+    return complete_later(std::move(done), ec);
   }
   // The write that carries the message's first byte carries these too.
   std::uint64_t mark = 0;
@@ -434,8 +438,50 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
   }
   fds_sent_ += hook.descriptors().size();
   bool v01 = engine_->wire_dialect() == dialect::v0_1;
-  submit(parent, std::move(bytes), false, v01, std::move(done), mark);
+  submit(parent, bytes, false, v01, std::move(done), mark);
+  give_back();
   for (auto& action : hook.take_actions()) defer(std::move(action));
+}
+
+namespace {
+
+// Encodes plain data only: refuses every extension leaf (channel ends,
+// streams, descriptors, and times too, which are rare enough), taking
+// nothing out of the value, so that a refusal leaves it as it was.
+class plain_data_only final : public ExtensionHook {
+ public:
+  void encode_leaf(Value&, std::int8_t&, std::vector<std::uint8_t>&, std::error_code& ec) override {
+    ec = errc::not_supported;
+  }
+  Value decode_ext(std::int8_t, std::span<const std::uint8_t>, std::error_code& ec) override {
+    ec = errc::not_supported;
+    return {};
+  }
+};
+
+}  // namespace
+
+bool channel_session::try_send_message(endpoint& parent, Value& value) {
+  if (ended_ || closing_ || fd_passing_ == fd_passing::undecided || !parent.bound() ||
+      !parent.blocked().empty())
+    return false;
+  // Any failure, a leaf or a full output, leaves `value` untouched, and
+  // send_message() starts over.
+  plain_data_only hook;
+  std::vector<std::uint8_t> bytes = std::exchange(encode_buffer_, {});
+  bytes.clear();
+  std::error_code ec;
+  codec().encode(value, bytes, hook, ec, nullptr);
+  if (!ec) {
+    if (engine_->wire_dialect() == dialect::v0_1)
+      engine_->submit_frame(parent.id(), bytes, false, ec);
+    else
+      engine_->submit_data(parent.id(), bytes, false, ec);
+  }
+  if (bytes.capacity() <= max_kept_encode_buffer) encode_buffer_ = std::move(bytes);
+  if (ec) return false;
+  value = Value();
+  return true;
 }
 
 std::size_t channel_session::decode_message(endpoint&, std::span<const std::uint8_t> input,

@@ -1,0 +1,221 @@
+// How messages become DATA frames: messages queued back to back on one
+// channel share a frame while it waits in the output (v0.2 reads a channel
+// as one msgpack stream), never past max_send_frame, never in dialect v0.1
+// (one frame per message), and never once the frame may be in a write.
+// Also: what a receiver takes is returned to the engine, in batches, by the
+// time its queue runs dry.
+#include <gtest/gtest.h>
+
+#include "engine/output_queue.hpp"
+#include "session_test_support.hpp"
+
+namespace {
+
+using namespace session_test;
+using libchan::detail::engine::output_queue;
+
+// Two sessions joined in memory, with a chosen dialect.
+struct linked_sessions {
+  explicit linked_sessions(engine::dialect wire, std::uint32_t max_send_frame = 64u << 10) {
+    session::options dial;
+    dial.engine.side = engine::role::dialer;
+    dial.engine.wire = wire;
+    dial.engine.limits.max_send_frame = max_send_frame;
+    session::options accept;
+    accept.engine.side = engine::role::acceptor;
+    accept.engine.wire = wire;
+    client = session::channel_session::create(dial, hooks);
+    server = session::channel_session::create(accept, hooks);
+  }
+
+  // Carries bytes both ways until neither side writes; records what the
+  // client wrote.
+  void pump() {
+    for (bool moved = true; moved;) {
+      moved = carry(*client, *server, c2s, &client_wrote) | carry(*server, *client, s2c, nullptr);
+    }
+  }
+
+  static bool carry(session::channel_session& from, session::channel_session& to, bytes& pending,
+                    bytes* record) {
+    const std::size_t before = pending.size();
+    from.take_output(pending);
+    if (record) record->insert(record->end(), pending.begin() + before, pending.end());
+    if (pending.empty()) return false;
+    const std::size_t n = to.feed(pending);
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+    return n > 0;
+  }
+
+  // The DATA frames the client wrote on `id`, as payload sizes.
+  std::vector<std::size_t> data_frames(stream_id id) const {
+    std::vector<std::size_t> sizes;
+    for (const auto& f : spdy_test::read_all(client_wrote)) {
+      if (const auto* d = std::get_if<spdy::data_frame>(&f.value); d && d->stream == id)
+        sizes.push_back(d->payload.size());
+    }
+    return sizes;
+  }
+
+  std::shared_ptr<quiet_hooks> hooks = std::make_shared<quiet_hooks>();
+  std::shared_ptr<session::channel_session> client, server;
+  bytes c2s, s2c, client_wrote;
+};
+
+struct opened {
+  libchan::Sender<Value> tx;
+  libchan::Receiver<Value> rx;
+  stream_id id = 0;
+};
+
+opened open_channel(linked_sessions& link) {
+  std::error_code ec;
+  opened o;
+  o.tx = link.client->open_sender(ec);
+  EXPECT_FALSE(ec) << ec.message();
+  link.pump();
+  auto rx = link.server->incoming().receive();
+  EXPECT_TRUE(rx);
+  if (rx) o.rx = std::move(*rx);
+  o.id = 1;  // the dialer's first stream
+  link.client_wrote.clear();
+  return o;
+}
+
+void expect_in_order(libchan::Receiver<Value>& rx, int count) {
+  for (int i = 0; i < count; ++i) {
+    auto m = poll(rx);
+    ASSERT_TRUE(m.ready && m.value) << "message " << i;
+    EXPECT_EQ(m.value->find("Seq")->as_int(), i);
+  }
+  EXPECT_FALSE(poll(rx).ready);
+}
+
+TEST(SessionFrames, MessagesQueuedBackToBackShareAFrame) {
+  linked_sessions link(engine::dialect::v0_2);
+  auto ch = open_channel(link);
+  for (int i = 0; i < 100; ++i) ch.tx.send(libchan::make_map("Seq", i, "Text", "hello"));
+  link.pump();
+  const auto frames = link.data_frames(ch.id);
+  // The first frame may already be in a write when the second message
+  // comes: it is never extended. Everything after it shares one frame.
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0] + frames[1], 100 * frames[0]);
+  expect_in_order(ch.rx, 100);
+}
+
+TEST(SessionFrames, ASharedFrameStaysWithinMaxSendFrame) {
+  linked_sessions link(engine::dialect::v0_2, 100);
+  auto ch = open_channel(link);
+  for (int i = 0; i < 50; ++i) ch.tx.send(libchan::make_map("Seq", i, "Text", "hello"));
+  link.pump();
+  const auto frames = link.data_frames(ch.id);
+  EXPECT_GT(frames.size(), 2u);
+  EXPECT_LT(frames.size(), 50u) << "several messages per frame";
+  for (auto n : frames) EXPECT_LE(n, 100u);
+  expect_in_order(ch.rx, 50);
+}
+
+TEST(SessionFrames, DialectV01SendsOneFramePerMessage) {
+  linked_sessions link(engine::dialect::v0_1);
+  auto ch = open_channel(link);
+  for (int i = 0; i < 20; ++i) ch.tx.send(libchan::make_map("Seq", i, "Text", "hello"));
+  link.pump();
+  EXPECT_EQ(link.data_frames(ch.id).size(), 20u);
+  expect_in_order(ch.rx, 20);
+}
+
+TEST(SessionFrames, MessagesOnOtherChannelsKeepTheirOwnFrames) {
+  linked_sessions link(engine::dialect::v0_2);
+  auto a = open_channel(link);
+  std::error_code ec;
+  auto b_tx = link.client->open_sender(ec);
+  link.pump();
+  auto b_rx = link.server->incoming().receive();
+  ASSERT_TRUE(b_rx);
+  link.client_wrote.clear();
+  // Alternating channels: no frame is followed by more of its own stream.
+  for (int i = 0; i < 10; ++i) {
+    a.tx.send(libchan::make_map("Seq", i));
+    b_tx.send(libchan::make_map("Seq", i));
+  }
+  link.pump();
+  EXPECT_EQ(link.data_frames(1).size(), 10u);
+  EXPECT_EQ(link.data_frames(3).size(), 10u);
+  expect_in_order(a.rx, 10);
+  expect_in_order(*b_rx, 10);
+}
+
+TEST(SessionFrames, TakenMessagesAreReturnedToTheEngineByTheTimeTheQueueRunsDry) {
+  linked_sessions link(engine::dialect::v0_2);
+  auto ch = open_channel(link);
+  for (int i = 0; i < 300; ++i)
+    ch.tx.send(libchan::make_map("Seq", i, "Text", std::string(40, 'x')));
+  link.pump();
+  ASSERT_GT(link.server->diagnose().unconsumed, 10000u);
+  for (int i = 0; i < 299; ++i) ASSERT_TRUE(poll(ch.rx).ready);
+  const auto almost = link.server->diagnose().unconsumed;
+  EXPECT_GT(almost, 0u) << "the last message is still queued";
+  EXPECT_LT(almost, 4096u + 100u) << "taken bytes go back in batches of at most 4 KiB";
+  ASSERT_TRUE(poll(ch.rx).ready);
+  EXPECT_EQ(link.server->diagnose().unconsumed, 0u);
+}
+
+// ---- the output queue itself ----
+
+bytes header(std::uint32_t stream, std::size_t length) {
+  bytes h;
+  spdy::pack_data_header(h, stream, 0, static_cast<std::uint32_t>(length));
+  return h;
+}
+
+void append(output_queue& q, std::uint32_t stream, const bytes& payload, bool fin = false) {
+  q.append_data(stream, fin, payload, [&](std::vector<std::uint8_t>& v) {
+    const auto h = header(stream, payload.size());
+    v.insert(v.end(), h.begin(), h.end());
+  });
+}
+
+bytes all_of(output_queue& q) {
+  bytes out, chunk;
+  while (q.take_front(chunk) > 0) out.insert(out.end(), chunk.begin(), chunk.end());
+  return out;
+}
+
+TEST(OutputQueue, ExtendsTheLastDataFrameOutsideTheFirstChunk) {
+  output_queue q;
+  append(q, 1, {1, 2});
+  EXPECT_FALSE(q.extend_data(1, bytes{3}, 100)) << "the first chunk may be in a write";
+  append(q, 1, {3});
+  EXPECT_TRUE(q.extend_data(1, bytes{4, 5}, 100));
+  EXPECT_FALSE(q.extend_data(3, bytes{6}, 100)) << "another stream";
+  EXPECT_FALSE(q.extend_data(1, bytes(98, 0), 100)) << "past max_payload";
+  EXPECT_EQ(q.size(), 8u + 2u + 8u + 3u);
+  bytes expected = header(1, 2);
+  expected.insert(expected.end(), {1, 2});
+  const auto h = header(1, 3);
+  expected.insert(expected.end(), h.begin(), h.end());
+  expected.insert(expected.end(), {3, 4, 5});
+  EXPECT_EQ(all_of(q), expected);
+}
+
+TEST(OutputQueue, AnythingQueuedAfterAFrameClosesIt) {
+  output_queue q;
+  append(q, 1, {1});
+  append(q, 1, {2});
+  q.append([](std::vector<std::uint8_t>& v) { v.push_back(0x80); }, false);
+  EXPECT_FALSE(q.extend_data(1, bytes{3}, 100));
+  append(q, 1, {4}, /*fin=*/true);
+  EXPECT_FALSE(q.extend_data(1, bytes{5}, 100)) << "a frame with FIN ends the stream";
+}
+
+TEST(OutputQueue, AFrameThatBecameTheFrontIsNotExtended) {
+  output_queue q;
+  append(q, 1, {1});
+  append(q, 1, {2});
+  bytes chunk;
+  ASSERT_GT(q.take_front(chunk), 0u);  // the second chunk is the front now
+  EXPECT_FALSE(q.extend_data(1, bytes{3}, 100));
+}
+
+}  // namespace
