@@ -6,7 +6,7 @@
 
 namespace bench {
 
-/// Allocations through operator new since the program started.
+/// Allocations through operator new by the calling thread so far.
 std::uint64_t allocations() noexcept;
 
 }  // namespace bench
