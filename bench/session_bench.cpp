@@ -39,9 +39,14 @@ struct back_to_back {
     }
   }
 
+  // As the io driver does: whole chunks of output change hands without a
+  // copy; only input held back is appended to.
   static bool carry(session::channel_session& from, session::channel_session& to,
                     std::vector<std::uint8_t>& pending) {
-    from.take_output(pending);
+    if (pending.empty())
+      from.take_output_chunk(pending);
+    else
+      from.take_output(pending);
     if (pending.empty()) return false;
     std::size_t n = to.feed(pending);
     pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
