@@ -14,54 +14,6 @@ namespace {
 using namespace session_test;
 using libchan::detail::engine::output_queue;
 
-// Two sessions joined in memory, with a chosen dialect.
-struct linked_sessions {
-  explicit linked_sessions(engine::dialect wire, std::uint32_t max_send_frame = 64u << 10) {
-    session::options dial;
-    dial.engine.side = engine::role::dialer;
-    dial.engine.wire = wire;
-    dial.engine.limits.max_send_frame = max_send_frame;
-    session::options accept;
-    accept.engine.side = engine::role::acceptor;
-    accept.engine.wire = wire;
-    client = session::channel_session::create(dial, hooks);
-    server = session::channel_session::create(accept, hooks);
-  }
-
-  // Carries bytes both ways until neither side writes; records what the
-  // client wrote.
-  void pump() {
-    for (bool moved = true; moved;) {
-      moved = carry(*client, *server, c2s, &client_wrote) | carry(*server, *client, s2c, nullptr);
-    }
-  }
-
-  static bool carry(session::channel_session& from, session::channel_session& to, bytes& pending,
-                    bytes* record) {
-    const std::size_t before = pending.size();
-    from.take_output(pending);
-    if (record) record->insert(record->end(), pending.begin() + before, pending.end());
-    if (pending.empty()) return false;
-    const std::size_t n = to.feed(pending);
-    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
-    return n > 0;
-  }
-
-  // The DATA frames the client wrote on `id`, as payload sizes.
-  std::vector<std::size_t> data_frames(stream_id id) const {
-    std::vector<std::size_t> sizes;
-    for (const auto& f : spdy_test::read_all(client_wrote)) {
-      if (const auto* d = std::get_if<spdy::data_frame>(&f.value); d && d->stream == id)
-        sizes.push_back(d->payload.size());
-    }
-    return sizes;
-  }
-
-  std::shared_ptr<quiet_hooks> hooks = std::make_shared<quiet_hooks>();
-  std::shared_ptr<session::channel_session> client, server;
-  bytes c2s, s2c, client_wrote;
-};
-
 struct opened {
   libchan::Sender<Value> tx;
   libchan::Receiver<Value> rx;

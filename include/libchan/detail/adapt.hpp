@@ -26,6 +26,14 @@ class value_to_typed_sender final : public sender_impl<Value> {
     if (!libchan::from_value(std::move(value), typed, ec)) return w.complete(ec);
     inner_->start_send(std::move(typed), w);
   }
+  // A send that needs no waiting skips the waiter (see typed_to_value_sender).
+  bool try_send(Value& value, std::error_code& ec) override {
+    T typed{};
+    if (!libchan::from_value(std::move(value), typed, ec)) return true;
+    if (inner_->try_send(typed, ec)) return true;
+    value = libchan::to_value(std::move(typed));  // untouched: as it was
+    return false;
+  }
   void close_send() noexcept override { inner_->close_send(); }
   void fail_send(std::error_code ec) noexcept override { inner_->fail_send(ec); }
   const std::shared_ptr<sender_impl<T>>& inner() const noexcept { return inner_; }
@@ -43,6 +51,17 @@ class typed_to_value_sender final : public sender_impl<T> {
 
   void start_send(T&& value, send_waiter& w) override {
     inner_->start_send(libchan::to_value(std::move(value)), w);
+  }
+  // A send that needs no waiting skips the waiter, its completion and the
+  // wake-up. When the inner end refuses, `value` gets its content back:
+  // conversion moves channel ends and streams out and back, unchanged.
+  bool try_send(T& value, std::error_code& ec) override {
+    Value converted = libchan::to_value(std::move(value));
+    if (inner_->try_send(converted, ec)) return true;
+    std::error_code back;
+    if (libchan::from_value(std::move(converted), value, back)) return false;
+    ec = back;  // not expected: a value to_value made converts back
+    return true;
   }
   void close_send() noexcept override { inner_->close_send(); }
   void fail_send(std::error_code ec) noexcept override { inner_->fail_send(ec); }

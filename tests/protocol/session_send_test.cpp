@@ -1,0 +1,145 @@
+// Sends that complete at once: a message of plain data for which the output
+// has room is encoded and queued by try_send, with no waiter. Anything else
+// (a full output, a channel end in the message) is refused with the value
+// left as it was, and the waiting path sends it, in order. Typed ends do the
+// same through their conversion.
+#include <gtest/gtest.h>
+
+#include "libchan/fields.hpp"
+#include "session_test_support.hpp"
+
+namespace {
+
+using namespace session_test;
+
+struct Note {
+  std::string text;
+  std::int64_t seq = 0;
+  LIBCHAN_FIELDS((text, "Text"), (seq, "Seq"))
+};
+
+struct WithReply {
+  std::int64_t seq = 0;
+  libchan::Sender<Value> reply;
+  LIBCHAN_FIELDS((seq, "Seq"), (reply, "Reply"))
+};
+
+session::options small_output() {
+  session::options o;
+  o.engine.limits.max_output_queue = 1000;
+  return o;
+}
+
+struct channel {
+  libchan::Sender<Value> tx;
+  libchan::Receiver<Value> rx;
+};
+
+channel open(linked_sessions& link) {
+  std::error_code ec;
+  channel c;
+  c.tx = link.client->open_sender(ec);
+  EXPECT_FALSE(ec) << ec.message();
+  link.pump();
+  auto rx = link.server->incoming().receive();
+  EXPECT_TRUE(rx);
+  if (rx) c.rx = std::move(*rx);
+  return c;
+}
+
+TEST(SessionSend, AFullOutputRefusesTryAndLeavesTheValue) {
+  linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
+  auto c = open(link);
+  std::error_code ec;
+  int accepted = 0;
+  Value m;
+  for (;; ++accepted) {
+    m = libchan::make_map("Seq", accepted, "Text", std::string(300, 'a'));
+    if (!c.tx.impl()->try_send(m, ec)) break;
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_LT(accepted, 10) << "the output holds 1000 bytes";
+  }
+  EXPECT_GE(accepted, 2);
+  ASSERT_TRUE(m.is_map()) << "a refused value is left as it was";
+  EXPECT_EQ(m.find("Seq")->as_int(), accepted);
+  EXPECT_EQ(m.find("Text")->as_string(), std::string(300, 'a'));
+
+  // The waiting path takes it, behind the ones accepted.
+  send_probe waiting;
+  c.tx.impl()->start_send(std::move(m), waiting);
+  EXPECT_FALSE(waiting.sent);
+  link.pump();
+  EXPECT_TRUE(waiting.sent);
+  EXPECT_FALSE(waiting.result);
+  for (int i = 0; i <= accepted; ++i) {
+    auto got = poll(c.rx);
+    ASSERT_TRUE(got.ready && got.value) << i;
+    EXPECT_EQ(got.value->find("Seq")->as_int(), i);
+  }
+}
+
+TEST(SessionSend, AMessageHoldingAChannelEndTakesTheWaitingPath) {
+  linked_sessions link(engine::dialect::v0_2);
+  auto c = open(link);
+  auto [reply_rx, reply_tx] = libchan::pipe<Value>();
+  Value m = libchan::make_map("Seq", 1, "Reply", std::move(reply_tx));
+  std::error_code ec;
+  EXPECT_FALSE(c.tx.impl()->try_send(m, ec));
+  ASSERT_EQ(m.find("Reply")->kind(), Value::Kind::sender) << "the end is still in the value";
+
+  c.tx.send(std::move(m));
+  link.pump();
+  auto got = poll(c.rx);
+  ASSERT_TRUE(got.ready && got.value);
+  auto remote = got.value->find("Reply")->take_sender();
+  ASSERT_TRUE(remote);
+  remote.send(Value("pong"));
+  link.pump();
+  // The local pipe end is forwarded over the session.
+  auto pong = poll(reply_rx);
+  for (int i = 0; i < 100 && !pong.ready; ++i) {
+    link.pump();
+    pong = poll(reply_rx);
+  }
+  ASSERT_TRUE(pong.ready && pong.value);
+  EXPECT_EQ(pong.value->as_string(), "pong");
+}
+
+TEST(SessionSend, TypedSendsTakeTheSamePaths) {
+  linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
+  auto c = open(link);
+  auto typed = libchan::detail::restore_sender<Note>(std::move(c.tx));
+  std::error_code ec;
+  int accepted = 0;
+  Note n;
+  for (;; ++accepted) {
+    n = Note{std::string(300, 'b'), accepted};
+    if (!typed.impl()->try_send(n, ec)) break;
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_LT(accepted, 10);
+  }
+  EXPECT_GE(accepted, 2) << "plain typed values go at once";
+  EXPECT_EQ(n.seq, accepted) << "a refused value is given back";
+  EXPECT_EQ(n.text, std::string(300, 'b'));
+  send_probe waiting;
+  typed.impl()->start_send(std::move(n), waiting);
+  link.pump();
+  EXPECT_TRUE(waiting.sent && !waiting.result);
+  for (int i = 0; i <= accepted; ++i) {
+    auto got = poll(c.rx);
+    ASSERT_TRUE(got.ready && got.value) << i;
+    EXPECT_EQ(got.value->find("Seq")->as_int(), i);
+    EXPECT_EQ(got.value->find("Text")->as_string(), std::string(300, 'b'));
+  }
+
+  // With a channel end: refused by try_send, the end given back in place.
+  auto second = open(link);
+  auto typed_reply = libchan::detail::restore_sender<WithReply>(std::move(second.tx));
+  auto [reply_rx, reply_tx] = libchan::pipe<Value>();
+  WithReply r{7, std::move(reply_tx)};
+  EXPECT_FALSE(typed_reply.impl()->try_send(r, ec));
+  EXPECT_EQ(r.seq, 7);
+  EXPECT_TRUE(r.reply) << "the end is given back";
+}
+
+}  // namespace
