@@ -20,18 +20,11 @@ struct opened {
   stream_id id = 0;
 };
 
+// A channel whose frames the test counts from here on.
 opened open_channel(linked_sessions& link) {
-  std::error_code ec;
-  opened o;
-  o.tx = link.client->open_sender(ec);
-  EXPECT_FALSE(ec) << ec.message();
-  link.pump();
-  auto rx = link.server->incoming().receive();
-  EXPECT_TRUE(rx);
-  if (rx) o.rx = std::move(*rx);
-  o.id = 1;  // the dialer's first stream
+  auto c = link.open_channel();
   link.client_wrote.clear();
-  return o;
+  return {std::move(c.tx), std::move(c.rx), 1};  // the dialer's first stream
 }
 
 void expect_in_order(libchan::Receiver<Value>& rx, int count) {
@@ -80,22 +73,18 @@ TEST(SessionFrames, DialectV01SendsOneFramePerMessage) {
 TEST(SessionFrames, MessagesOnOtherChannelsKeepTheirOwnFrames) {
   linked_sessions link(engine::dialect::v0_2);
   auto a = open_channel(link);
-  std::error_code ec;
-  auto b_tx = link.client->open_sender(ec);
-  link.pump();
-  auto b_rx = link.server->incoming().receive();
-  ASSERT_TRUE(b_rx);
+  auto b = link.open_channel();
   link.client_wrote.clear();
   // Alternating channels: no frame is followed by more of its own stream.
   for (int i = 0; i < 10; ++i) {
     a.tx.send(libchan::make_map("Seq", i));
-    b_tx.send(libchan::make_map("Seq", i));
+    b.tx.send(libchan::make_map("Seq", i));
   }
   link.pump();
   EXPECT_EQ(link.data_frames(1).size(), 10u);
   EXPECT_EQ(link.data_frames(3).size(), 10u);
   expect_in_order(a.rx, 10);
-  expect_in_order(*b_rx, 10);
+  expect_in_order(b.rx, 10);
 }
 
 TEST(SessionFrames, TakenMessagesAreReturnedToTheEngineByTheTimeTheQueueRunsDry) {

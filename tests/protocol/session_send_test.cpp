@@ -30,26 +30,9 @@ session::options small_output() {
   return o;
 }
 
-struct channel {
-  libchan::Sender<Value> tx;
-  libchan::Receiver<Value> rx;
-};
-
-channel open(linked_sessions& link) {
-  std::error_code ec;
-  channel c;
-  c.tx = link.client->open_sender(ec);
-  EXPECT_FALSE(ec) << ec.message();
-  link.pump();
-  auto rx = link.server->incoming().receive();
-  EXPECT_TRUE(rx);
-  if (rx) c.rx = std::move(*rx);
-  return c;
-}
-
 TEST(SessionSend, AFullOutputRefusesTryAndLeavesTheValue) {
   linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
-  auto c = open(link);
+  auto c = link.open_channel();
   std::error_code ec;
   int accepted = 0;
   Value m;
@@ -80,7 +63,7 @@ TEST(SessionSend, AFullOutputRefusesTryAndLeavesTheValue) {
 
 TEST(SessionSend, AMessageHoldingAChannelEndTakesTheWaitingPath) {
   linked_sessions link(engine::dialect::v0_2);
-  auto c = open(link);
+  auto c = link.open_channel();
   auto [reply_rx, reply_tx] = libchan::pipe<Value>();
   Value m = libchan::make_map("Seq", 1, "Reply", std::move(reply_tx));
   std::error_code ec;
@@ -107,7 +90,7 @@ TEST(SessionSend, AMessageHoldingAChannelEndTakesTheWaitingPath) {
 
 TEST(SessionSend, TypedSendsTakeTheSamePaths) {
   linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
-  auto c = open(link);
+  auto c = link.open_channel();
   auto typed = libchan::detail::restore_sender<Note>(std::move(c.tx));
   std::error_code ec;
   int accepted = 0;
@@ -133,7 +116,7 @@ TEST(SessionSend, TypedSendsTakeTheSamePaths) {
   }
 
   // With a channel end: refused by try_send, the end given back in place.
-  auto second = open(link);
+  auto second = link.open_channel();
   auto typed_reply = libchan::detail::restore_sender<WithReply>(std::move(second.tx));
   auto [reply_rx, reply_tx] = libchan::pipe<Value>();
   WithReply r{7, std::move(reply_tx)};

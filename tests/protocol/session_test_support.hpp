@@ -176,6 +176,23 @@ struct linked_sessions {
     return n > 0;
   }
 
+  /// A top-level channel from the client to the server.
+  struct channel {
+    libchan::Sender<Value> tx;
+    libchan::Receiver<Value> rx;
+  };
+  channel open_channel() {
+    std::error_code ec;
+    channel c;
+    c.tx = client->open_sender(ec);
+    EXPECT_FALSE(ec) << ec.message();
+    pump();
+    auto rx = server->incoming().receive();
+    EXPECT_TRUE(rx);
+    if (rx) c.rx = std::move(*rx);
+    return c;
+  }
+
   /// The DATA frames the client wrote on `id`, as payload sizes.
   std::vector<std::size_t> data_frames(stream_id id) const {
     std::vector<std::size_t> sizes;
