@@ -83,6 +83,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   remote_exec::log_line("listening on " + listener.local_address());
+  // A client without the required certificate, say, never becomes a session.
+  listener.on_refused([](std::error_code, const std::string& detail) {
+    remote_exec::log_line("refused a connection: " + detail);
+  });
 
   // The pipes of every command are served by this one thread.
   boost::asio::io_context io;

@@ -296,6 +296,14 @@ class Listener {
 
   /// Stops listening; pending accepts return the end. Idempotent.
   void close() noexcept;
+  /// Calls `fn(ec, detail)` for each connection refused before it became a
+  /// session: a TLS or WebSocket handshake that failed or timed out (a
+  /// client without the required certificate, say). `detail` names the
+  /// peer and the cause. Runs on an io thread: keep it short, and do not
+  /// call on_refused() from it. Replaces an earlier `fn`; connections
+  /// refused before it was set go unreported; no call runs once close()
+  /// has returned.
+  void on_refused(std::function<void(std::error_code, const std::string&)> fn);
   /// Where it listens, as a URL to dial: "tcp://127.0.0.1:43567" when
   /// listening on port 0, "unix:///run/app.sock", "unix://@name".
   std::string local_address() const;

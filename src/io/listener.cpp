@@ -2,6 +2,8 @@
 // that starts a session per connection and queues it for accept().
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <mutex>
 
 #include "io/io_pool.hpp"
 #include "io/net.hpp"
@@ -43,6 +45,10 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
   void close() {
     if (closed_.exchange(true)) return;
     {
+      std::lock_guard lock(refused_mutex_);
+      refused_ = nullptr;
+    }
+    {
       std::lock_guard lock(listener_mutex_);
       if (listener_) listener_->close();
     }
@@ -68,6 +74,12 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
   Receiver<handle_ptr>& queue() noexcept { return rx_; }
   boost::asio::io_context* user_context() const noexcept { return user_; }
   const std::string& local_address() const noexcept { return local_address_; }
+
+  // Any thread.
+  void on_refused(std::function<void(std::error_code, const std::string&)> fn) {
+    std::lock_guard lock(refused_mutex_);
+    refused_ = std::move(fn);
+  }
 
  private:
   // On the strand from here on.
@@ -116,6 +128,7 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
     if (f || closed_) {
       // A failed handshake costs only that connection.
       if (conn) conn->close();
+      if (f && !closed_) report_refused(f);
       return finish_one();
     }
     auto driver = session_driver::start(std::move(conn), std::move(conn_strand), opts_);
@@ -124,6 +137,12 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
     tx_.async_send(
         handle, boost::asio::bind_executor(
                     strand_, [self = shared_from_this()](std::error_code) { self->finish_one(); }));
+  }
+
+  // Under the lock, so that close() returns only once no call runs.
+  void report_refused(const failure& f) {
+    std::lock_guard lock(refused_mutex_);
+    if (refused_) refused_(f.ec, f.what);
   }
 
   // A connection left the handshake-or-queue stage; resumes a paused accept.
@@ -146,6 +165,8 @@ class listener_core : public std::enable_shared_from_this<listener_core> {
   std::size_t in_flight_ = 0;
   std::size_t max_in_flight_;
   std::chrono::milliseconds handshake_timeout_;
+  std::mutex refused_mutex_;
+  std::function<void(std::error_code, const std::string&)> refused_;
   Receiver<handle_ptr> rx_;
   Sender<handle_ptr> tx_;
 };
@@ -250,6 +271,10 @@ void Listener::start_accept(std::function<void(std::error_code, Session)> done) 
 
 void Listener::close() noexcept {
   if (impl_) impl_->close();
+}
+
+void Listener::on_refused(std::function<void(std::error_code, const std::string&)> fn) {
+  if (impl_) impl_->on_refused(std::move(fn));
 }
 
 std::string Listener::local_address() const {

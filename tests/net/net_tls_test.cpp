@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <future>
 
@@ -241,6 +242,27 @@ TEST_P(NetTlsRefused, DialFailsClearlyAndTheListenerServesOn) {
     expect_serves(listener, client);
     return;
   }
+  expect_serves(listener);
+}
+
+TEST(NetTls, TheListenerReportsARefusedClient) {
+  auto listener = libchan::listen("tls://127.0.0.1:0", server_options());
+  std::promise<std::pair<std::error_code, std::string>> refused;
+  std::atomic<int> calls{0};
+  listener.on_refused([&](std::error_code ec, const std::string& detail) {
+    if (calls++ == 0) refused.set_value({ec, detail});
+  });
+  auto client = client_options();
+  client.tls.certificate_pem.clear();
+  client.tls.private_key_pem.clear();
+  auto url = "tls://127.0.0.1:" + std::to_string(port_of(listener.local_address()));
+  EXPECT_EQ(dial_error(url, client).ec, libchan::errc::auth_failed);
+  auto reported = refused.get_future();
+  ASSERT_EQ(reported.wait_for(10s), std::future_status::ready) << "no report of the refusal";
+  auto [ec, detail] = reported.get();
+  EXPECT_TRUE(ec);
+  EXPECT_THAT(detail, HasSubstr("tls handshake with tls://127.0.0.1:"));
+  EXPECT_THAT(detail, HasSubstr("did not return a certificate"));
   expect_serves(listener);
 }
 

@@ -125,6 +125,20 @@ TEST_P(RexecTest, ServesTwoClientsAtOnce) {
 INSTANTIATE_TEST_SUITE_P(Schemes, RexecTest, ::testing::Values("tcp", "unix", "tls"),
                          [](const auto& param_info) { return param_info.param; });
 
+TEST(RexecServer, ReportsAClientRefusedForItsCertificate) {
+  if (!has_scheme("tls")) GTEST_SKIP() << "no tls:// transport in this build";
+  test_certs::pki_files certs;
+  // With --ca, the server requires client certificates; the client has none.
+  Process server(server_exe, {"--listen", "tls://127.0.0.1:0", "--cert", certs.server_certificate,
+                              "--key", certs.server_key, "--ca", certs.ca});
+  auto url = server.stderr_line_after("listening on ", 10s);
+  ASSERT_FALSE(url.empty()) << server.err();
+  auto r = run(client_exe, {"--ca", certs.ca, url, "true"});
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  auto why = server.stderr_line_after("refused a connection: ", 10s);
+  EXPECT_NE(why.find("tls handshake with"), std::string::npos) << server.err();
+}
+
 TEST(RexecClient, ReportsAnUnreachableServer) {
   auto r = run(client_exe, {"tcp://127.0.0.1:1", "echo", "hi"});
   EXPECT_EQ(r.exit_code, 255);

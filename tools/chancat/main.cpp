@@ -81,6 +81,9 @@ class Run {
       throw failure_naming(e, "listen");
     }
     console_.note("listening on " + listener.local_address());
+    listener.on_refused([this](std::error_code, const std::string& detail) {
+      console_.error("refused a connection: " + detail);
+    });
     do {
       std::error_code ec;
       auto session =

@@ -172,6 +172,9 @@ int serve(const ServeOptions& options) {
     return 1;
   }
   log_line("serving on " + listener.local_address());
+  listener.on_refused([](std::error_code, const std::string& detail) {
+    log_line("refused a connection: " + detail);
+  });
   if (own.allow.empty()) log_line("no --allow given: every request will be refused");
 
   Gateway gateway(own);
