@@ -156,6 +156,16 @@ struct linked_sessions {
     client = session::channel_session::create(dial, hooks);
     server = session::channel_session::create(accept, hooks);
   }
+  /// Ends both sessions, as a driver does before it lets go of one, so that
+  /// whatever waits on them (the forwarder of a local channel end sent in a
+  /// message, say) completes and is freed.
+  ~linked_sessions() {
+    client->close();
+    server->close();
+    pump();
+  }
+  linked_sessions(const linked_sessions&) = delete;
+  linked_sessions& operator=(const linked_sessions&) = delete;
 
   /// Carries bytes both ways until neither side writes; records what the
   /// client wrote.
