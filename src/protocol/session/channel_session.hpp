@@ -326,6 +326,8 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// size, so that one large message does not hold memory for good.
   std::vector<std::uint8_t> encode_buffer_;
   static constexpr std::size_t max_kept_encode_buffer = 64u << 10;
+  std::vector<std::uint8_t> take_encode_buffer();
+  void return_encode_buffer(std::vector<std::uint8_t>&& bytes);
   bool ended_ = false;
   std::error_code end_ec_;
   std::string end_detail_;

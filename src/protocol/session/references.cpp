@@ -408,13 +408,7 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
     return;
   }
   encoder hook(*this, *parent);
-  // Taken, not borrowed: a nested call (a channel end dropped by the codec)
-  // finds it empty and allocates its own.
-  std::vector<std::uint8_t> bytes = std::exchange(encode_buffer_, {});
-  bytes.clear();
-  auto give_back = [&] {
-    if (bytes.capacity() <= max_kept_encode_buffer) encode_buffer_ = std::move(bytes);
-  };
+  std::vector<std::uint8_t> bytes = take_encode_buffer();
   std::error_code ec;
   std::string detail;
   codec().encode(value, bytes, hook, ec, &detail);
@@ -426,7 +420,7 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
     hook.abandon();
     if (!hook.detail().empty())
       note_error("message on stream " + std::to_string(parent->id()) + ": " + hook.detail());
-    give_back();
+    return_encode_buffer(std::move(bytes));
     return complete_later(std::move(done), ec);
   }
   // The write that carries the message's first byte carries these too.
@@ -439,7 +433,7 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
   fds_sent_ += hook.descriptors().size();
   bool v01 = engine_->wire_dialect() == dialect::v0_1;
   submit(parent, bytes, false, v01, std::move(done), mark);
-  give_back();
+  return_encode_buffer(std::move(bytes));
   for (auto& action : hook.take_actions()) defer(std::move(action));
 }
 
@@ -461,6 +455,18 @@ class plain_data_only final : public ExtensionHook {
 
 }  // namespace
 
+std::vector<std::uint8_t> channel_session::take_encode_buffer() {
+  // Taken, not borrowed: a nested call (a channel end dropped by the codec)
+  // finds it empty and allocates its own.
+  std::vector<std::uint8_t> bytes = std::exchange(encode_buffer_, {});
+  bytes.clear();
+  return bytes;
+}
+
+void channel_session::return_encode_buffer(std::vector<std::uint8_t>&& bytes) {
+  if (bytes.capacity() <= max_kept_encode_buffer) encode_buffer_ = std::move(bytes);
+}
+
 bool channel_session::try_send_message(endpoint& parent, Value& value) {
   if (ended_ || closing_ || fd_passing_ == fd_passing::undecided || !parent.bound() ||
       !parent.blocked().empty())
@@ -468,8 +474,7 @@ bool channel_session::try_send_message(endpoint& parent, Value& value) {
   // Any failure, a leaf or a full output, leaves `value` untouched, and
   // send_message() starts over.
   plain_data_only hook;
-  std::vector<std::uint8_t> bytes = std::exchange(encode_buffer_, {});
-  bytes.clear();
+  std::vector<std::uint8_t> bytes = take_encode_buffer();
   std::error_code ec;
   codec().encode(value, bytes, hook, ec, nullptr);
   if (!ec) {
@@ -478,7 +483,7 @@ bool channel_session::try_send_message(endpoint& parent, Value& value) {
     else
       engine_->submit_data(parent.id(), bytes, false, ec);
   }
-  if (bytes.capacity() <= max_kept_encode_buffer) encode_buffer_ = std::move(bytes);
+  return_encode_buffer(std::move(bytes));
   if (ec) return false;
   value = Value();
   return true;
