@@ -74,6 +74,9 @@ struct SessionLimits {
   /// Descriptors received and not yet named by any message; a peer sending
   /// more ends the session.
   std::size_t max_unclaimed_fds = 256;
+  /// Descriptors sent and not yet written to the connection; senders of
+  /// more wait (each one stays open in this process until written).
+  std::size_t max_queued_fds = 256;
   /// Limits of the message decoder.
   CodecLimits codec;
 };

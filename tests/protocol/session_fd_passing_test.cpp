@@ -187,6 +187,72 @@ TEST(SessionFdPassing, DescriptorsGoWithTheFirstWriteThatMayNameThem) {
   EXPECT_EQ(e.t.diag().outgoing_fds, 0u);
 }
 
+// Where `needle` starts in `hay`, or npos.
+std::size_t find_bytes(const std::vector<std::uint8_t>& hay, const bytes& needle) {
+  return text_of(hay).find(text_of(needle));
+}
+
+TEST(SessionFdPassing, AnFdGoesAtOnceWhenThereIsRoom) {
+  early_send e;
+  peer_settings(e.t, true);
+  std::error_code ec;
+  auto tx = e.t.s->open_sender(ec);
+  auto p = make_pipe();
+  Value message = libchan::make_map("fd", std::move(p.write));
+  ASSERT_TRUE(tx.impl()->try_send(message, ec)) << "no waiter needed for a plain Fd";
+  EXPECT_EQ(message.kind(), Value::Kind::nil) << "the descriptor was taken";
+  EXPECT_EQ(e.t.diag().outgoing_fds, 2u);
+  std::vector<std::uint8_t> out;
+  std::vector<session::outgoing_descriptor> fds;
+  while (e.t.s->take_output(out, SIZE_MAX, fds, 64)) {
+  }
+  ASSERT_EQ(fds.size(), 2u);
+  EXPECT_NE(find_bytes(out, descriptor_ref(descriptors::form::fd, 1)), std::string::npos);
+  fds.clear();  // the write completed: the sender's copies close
+  EXPECT_TRUE(writers_closed(p));
+}
+
+TEST(SessionFdPassing, SendersWaitWhileMaxQueuedFdsAreUnwritten) {
+  auto opts = passing();
+  opts.max_queued_fds = 3;
+  early_send e(opts);
+  peer_settings(e.t, true);  // its message goes: one descriptor queued
+  std::error_code ec;
+  auto tx = e.t.s->open_sender(ec);
+  std::vector<pipe_ends> pipes;
+  for (int i = 0; i < 3; ++i) pipes.push_back(make_pipe());
+  Value second(std::move(pipes[0].write));
+  Value third(std::move(pipes[1].write));
+  Value fourth(std::move(pipes[2].write));
+  EXPECT_TRUE(tx.impl()->try_send(second, ec));
+  EXPECT_TRUE(tx.impl()->try_send(third, ec));
+  // The limit reached, the quick path refuses and leaves the value alone...
+  EXPECT_FALSE(tx.impl()->try_send(fourth, ec));
+  ASSERT_EQ(fourth.kind(), Value::Kind::fd);
+  // ...and the waiting path parks it, with a plain message sent after it.
+  send_probe fourth_sent, after_sent;
+  tx.impl()->start_send(std::move(fourth), fourth_sent);
+  tx.impl()->start_send(Value(std::string("after")), after_sent);
+  EXPECT_FALSE(fourth_sent.sent);
+  EXPECT_FALSE(after_sent.sent);
+  EXPECT_EQ(e.t.diag().outgoing_fds, 3u);
+  // Writing the queued descriptors makes room: the parked sends go on, in
+  // the order they were made.
+  std::vector<std::uint8_t> out;
+  std::vector<session::outgoing_descriptor> fds;
+  while (e.t.s->take_output(out, SIZE_MAX, fds, 64)) {
+  }
+  EXPECT_TRUE(fourth_sent.sent && !fourth_sent.result) << fourth_sent.result.message();
+  EXPECT_TRUE(after_sent.sent && !after_sent.result) << after_sent.result.message();
+  EXPECT_EQ(fds.size(), 4u);
+  EXPECT_EQ(e.t.diag().outgoing_fds, 0u);
+  const auto fourth_at = find_bytes(out, descriptor_ref(descriptors::form::fd, 3));
+  const auto after_at = find_bytes(out, bytes{0xa5, 'a', 'f', 't', 'e', 'r'});
+  ASSERT_NE(fourth_at, std::string::npos);
+  ASSERT_NE(after_at, std::string::npos);
+  EXPECT_LT(fourth_at, after_at);
+}
+
 TEST(SessionFdPassing, MessagesNameReceivedDescriptorsByIndex) {
   scripted_session t(passing());
   auto first = make_pipe();

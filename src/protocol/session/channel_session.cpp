@@ -258,6 +258,8 @@ bool channel_session::finished() {
 }
 
 std::error_code channel_session::end_reason() {
+  // Asked by the driver after every event: no lock until there is an end.
+  if (!end_published_.load(std::memory_order_acquire)) return {};
   std::lock_guard lock(mutex_);
   return end_ec_;
 }
@@ -365,9 +367,9 @@ void channel_session::close(std::optional<engine::steady_time> linger_until) {
         complete_later(std::move(h.done), ec);
       }
     }
-    for (auto& u : undecided_) complete_later(std::move(u.done), ec);
-    defer([waiting = std::make_shared<std::deque<undecided_send>>(std::move(undecided_))] {});
-    undecided_.clear();
+    for (auto& u : parked_) complete_later(std::move(u.done), ec);
+    defer([waiting = std::make_shared<std::deque<parked_send>>(std::move(parked_))] {});
+    parked_.clear();
     // Our channels and byte streams end cleanly behind their data. Ids
     // first: a FIN may close a stream, and its table entry, at once.
     std::vector<engine::stream_id> ids;
@@ -401,6 +403,7 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
   ended_ = true;
   end_ec_ = ec;
   end_detail_ = detail;
+  end_published_.store(true, std::memory_order_release);
   auto streams = std::exchange(streams_, {});
   auto awaited = std::exchange(awaited_, {});
   unclaimed_.clear();
@@ -415,9 +418,9 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
   // Messages still waiting may hold channel ends of this session: they go
   // once the lock is released, with the descriptors nobody will write or
   // name now.
-  for (auto& u : undecided_) complete_later(std::move(u.done), ec);
-  defer([waiting = std::make_shared<std::deque<undecided_send>>(std::move(undecided_))] {});
-  undecided_.clear();
+  for (auto& u : parked_) complete_later(std::move(u.done), ec);
+  defer([waiting = std::make_shared<std::deque<parked_send>>(std::move(parked_))] {});
+  parked_.clear();
   outgoing_fds_.clear();
   outgoing_marks_.clear();
   placed_marks_.clear();

@@ -49,6 +49,9 @@ struct options {
   /// Descriptors received and not yet named by a message; a peer that sends
   /// more ends the session.
   std::size_t max_unclaimed_fds = 256;
+  /// Descriptors sent and not yet written to the connection; senders of
+  /// more wait. Each one is open in this process until written.
+  std::size_t max_queued_fds = 256;
 };
 
 /// What the session tells its driver. Called with no lock held, from the
@@ -218,9 +221,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
               bool whole_frame, completion done, std::uint64_t mark = 0);
   /// Encodes `value` for the channel `parent` and submits it. Under the lock.
   void send_message(const std::shared_ptr<endpoint>& parent, Value value, completion done);
-  /// Sends `value` on `parent` if that completes at once with no resource
-  /// to hand over: plain data, and room in the output. False, with `value`
-  /// untouched, when send_message() must do it. Under the lock.
+  /// Sends `value` on `parent` if that completes at once with no stream to
+  /// open: plain data, and Fds when descriptors pass, with room in the
+  /// output. False, with `value` untouched, when send_message() must do it.
+  /// Under the lock.
   bool try_send_message(endpoint& parent, Value& value);
   /// Decodes the next message from `input` for channel `parent`; see
   /// Codec::decode. Under the lock.
@@ -306,6 +310,11 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   // anything else. Messages holding descriptors wait until then.
   enum class fd_passing { off, undecided, on };
   void decide_descriptors(bool on);
+  /// True while a message naming descriptors must park: until the peer's
+  /// first frame, and while max_queued_fds are queued for output.
+  bool must_park_descriptors() const;
+  /// Sends the parked messages that no longer have to wait.
+  void resume_parked();
   void watch_first_frame(std::span<const std::uint8_t> taken);
   void on_peer_settings(const spdy::settings_frame& f);
   /// The received descriptor `index` (errc::protocol_error if it was not
@@ -330,6 +339,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   void return_encode_buffer(std::vector<std::uint8_t>&& bytes);
   bool ended_ = false;
   std::error_code end_ec_;
+  std::atomic<bool> end_published_{false};  // end_ec_ is set
   std::string end_detail_;
   std::string last_error_;
   std::uint64_t last_ref_ = 0;
@@ -351,13 +361,15 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   fd_passing fd_passing_ = fd_passing::off;
   std::uint8_t first_frame_[4] = {};
   std::size_t first_frame_bytes_ = 0;
-  /// Sends that wait for the peer's first frame; no value: a channel's FIN.
-  struct undecided_send {
+  /// Sends that wait, in the order they were made: for the peer's first
+  /// frame (whether descriptors pass), or for room among the descriptors
+  /// queued for output (max_queued_fds). No value: a channel's FIN.
+  struct parked_send {
     std::shared_ptr<endpoint> ep;
     std::shared_ptr<Value> value;
     completion done;
   };
-  std::deque<undecided_send> undecided_;
+  std::deque<parked_send> parked_;
   std::uint64_t fds_sent_ = 0;  ///< indexes given to our descriptors
   // Descriptors not written yet, in index order, each with the mark of the
   // message naming it (marks never decrease); where marked messages start in

@@ -56,19 +56,28 @@ void channel_session::watch_first_frame(std::span<const std::uint8_t> taken) {
 void channel_session::decide_descriptors(bool on) {
   if (fd_passing_ != fd_passing::undecided) return;
   fd_passing_ = on ? fd_passing::on : fd_passing::off;
-  // Now the waiting messages can be encoded, in the order they were sent.
-  for (auto& u : std::exchange(undecided_, {})) {
+  resume_parked();
+}
+
+bool channel_session::must_park_descriptors() const {
+  return fd_passing_ == fd_passing::undecided || outgoing_fds_.size() >= opts_.max_queued_fds;
+}
+
+void channel_session::resume_parked() {
+  // In the order they were sent; those that must wait still park again,
+  // and everything behind them with them.
+  for (auto& u : std::exchange(parked_, {})) {
     if (u.value)
       send_message(u.ep, std::move(*u.value), std::move(u.done));
     else
-      submit(u.ep, {}, true, false, nullptr);
+      close_channel(u.ep);
   }
 }
 
 void channel_session::close_channel(const std::shared_ptr<endpoint>& ep) {
-  for (const auto& u : undecided_) {
+  for (const auto& u : parked_) {
     if (u.ep == ep) {
-      undecided_.push_back({ep, nullptr, nullptr});
+      parked_.push_back({ep, nullptr, nullptr});
       return;
     }
   }
@@ -129,6 +138,8 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
     }
     out.insert(out.end(), pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
     engine_->consume_output(n);
+    // Descriptors went: senders that waited for room among them go on.
+    if (!parked_.empty() && !must_park_descriptors()) resume_parked();
     work.swap(deferred_);
   }
   if (!work.empty()) finish_unlocked(work);

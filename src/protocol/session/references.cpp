@@ -1,7 +1,10 @@
 // Channel ends, byte streams and times inside messages: how each dialect
 // writes them as msgpack extensions, and what a received one becomes.
 #include <array>
+#include <span>
 #include <utility>
+
+#include <boost/container/small_vector.hpp>
 
 #include "core/stream_redirect.hpp"
 #include "libchan/detail/forward.hpp"
@@ -402,9 +405,10 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
                                    completion done) {
   if (ended_ || closing_) return complete_later(std::move(done), end_error());
   // Whether a descriptor goes as a descriptor or as a byte stream depends on
-  // the peer, known from its first frame. Later messages keep their order.
-  if (fd_passing_ == fd_passing::undecided && (!undecided_.empty() || holds_descriptor(value))) {
-    undecided_.push_back({parent, std::make_shared<Value>(std::move(value)), std::move(done)});
+  // the peer, known from its first frame; and descriptors wait for room
+  // among those queued. Later messages keep their order behind them.
+  if (!parked_.empty() || (must_park_descriptors() && holds_descriptor(value))) {
+    parked_.push_back({parent, std::make_shared<Value>(std::move(value)), std::move(done)});
     return;
   }
   encoder hook(*this, *parent);
@@ -439,18 +443,49 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
 
 namespace {
 
-// Encodes plain data only: refuses every extension leaf (channel ends,
-// streams, descriptors, and times too, which are rare enough), taking
-// nothing out of the value, so that a refusal leaves it as it was.
-class plain_data_only final : public ExtensionHook {
+// Encodes what can be sent at once: plain data, and Fds when the
+// connection passes descriptors (up to `max_fds`). Refuses every other
+// extension leaf (channel ends, streams, and times too, which are rare
+// enough) and takes nothing out of the value, so that a refusal leaves it
+// as it was; the Fds are taken once the message is queued.
+class immediate_only final : public ExtensionHook {
  public:
-  void encode_leaf(Value&, std::int8_t&, std::vector<std::uint8_t>&, std::error_code& ec) override {
-    ec = errc::not_supported;
+  immediate_only(std::size_t max_fds, std::uint64_t first_index)
+      : max_fds_(max_fds), first_index_(first_index) {}
+
+  void encode_leaf(Value& leaf, std::int8_t& type, std::vector<std::uint8_t>& payload,
+                   std::error_code& ec) override {
+    if (leaf.kind() != Value::Kind::fd || fds_.size() >= max_fds_) {
+      ec = errc::not_supported;
+      return;
+    }
+    // An empty Fd is an error that send_message() reports. Looking takes
+    // it out; it goes back as it was.
+    Fd fd = leaf.take_fd();
+    const bool empty = !fd;
+    leaf = Value(std::move(fd));
+    if (empty) {
+      ec = errc::not_supported;
+      return;
+    }
+    type = descriptors::ext_type;
+    payload.clear();
+    payload.push_back(static_cast<std::uint8_t>(descriptors::form::fd));
+    put_ref(payload, first_index_ + fds_.size());
+    fds_.push_back(&leaf);
   }
   Value decode_ext(std::int8_t, std::span<const std::uint8_t>, std::error_code& ec) override {
     ec = errc::not_supported;
     return {};
   }
+
+  /// The Fd leaves encoded, in descriptor order.
+  std::span<Value* const> fds() const { return {fds_.data(), fds_.size()}; }
+
+ private:
+  std::size_t max_fds_;
+  std::uint64_t first_index_;
+  boost::container::small_vector<Value*, 4> fds_;
 };
 
 }  // namespace
@@ -468,23 +503,34 @@ void channel_session::return_encode_buffer(std::vector<std::uint8_t>&& bytes) {
 }
 
 bool channel_session::try_send_message(endpoint& parent, Value& value) {
-  if (ended_ || closing_ || fd_passing_ == fd_passing::undecided || !parent.bound() ||
-      !parent.blocked().empty())
+  if (ended_ || closing_ || !parked_.empty() || fd_passing_ == fd_passing::undecided ||
+      !parent.bound() || !parent.blocked().empty())
     return false;
   // Any failure, a leaf or a full output, leaves `value` untouched, and
   // send_message() starts over.
-  plain_data_only hook;
+  immediate_only hook(fd_passing_ == fd_passing::on ? opts_.max_fds_per_message : 0, fds_sent_);
   std::vector<std::uint8_t> bytes = take_encode_buffer();
   std::error_code ec;
   codec().encode(value, bytes, hook, ec, nullptr);
+  const std::uint64_t mark = hook.fds().empty() ? 0 : next_mark_;
+  if (!ec && mark != 0 && must_park_descriptors()) ec = errc::limit_exceeded;
   if (!ec) {
     if (engine_->wire_dialect() == dialect::v0_1)
-      engine_->submit_frame(parent.id(), bytes, false, ec);
+      engine_->submit_frame(parent.id(), bytes, false, ec, mark);
     else
-      engine_->submit_data(parent.id(), bytes, false, ec);
+      engine_->submit_data(parent.id(), bytes, false, ec, mark);
   }
   return_encode_buffer(std::move(bytes));
   if (ec) return false;
+  // Queued: the write that carries the message's first byte carries these.
+  if (mark != 0) {
+    ++next_mark_;
+    for (Value* leaf : hook.fds()) {
+      outgoing_fds_.emplace_back(leaf->take_fd());
+      outgoing_marks_.push_back(mark);
+    }
+    fds_sent_ += hook.fds().size();
+  }
   value = Value();
   return true;
 }
