@@ -17,6 +17,9 @@ thread_local session_driver* in_call = nullptr;
 // Bytes handed to one write; larger output waits for the next one.
 constexpr std::size_t max_write = 512u << 10;
 constexpr std::size_t read_size = 64u << 10;
+// A peer that streams fills every read: the reads grow, up to this, so that
+// a bulk transfer takes fewer system calls and wake-ups.
+constexpr std::size_t max_read_size = 512u << 10;
 // Descriptors attached to one write (the kernel takes up to 253); more wait
 // for the next one. The peer's max_unclaimed_fds must allow for them.
 constexpr std::size_t max_fds_per_write = 64;
@@ -32,7 +35,8 @@ session_driver::session_driver(std::unique_ptr<connection> conn, strand ex)
       peer_address_(conn_->peer_address()),
       local_address_(conn_->local_address()),
       peer_identity_(conn_->peer_identity()),
-      rbuf_(read_size) {
+      rbuf_(read_size),
+      read_size_(read_size) {
   ++drivers;
 }
 
@@ -181,12 +185,14 @@ void session_driver::start_read() {
     rend_ -= rpos_;
     rpos_ = 0;
   }
-  if (rend_ == 0 && rbuf_.size() > read_size) {
-    rbuf_.resize(read_size);  // after a large frame
-    rbuf_.shrink_to_fit();
+  if (rend_ == 0 && rbuf_.size() != read_size_) {
+    const bool shrink = rbuf_.size() > read_size_;  // after a large frame, or a stream
+    rbuf_.resize(read_size_);
+    if (shrink) rbuf_.shrink_to_fit();
   }
-  if (rbuf_.size() - rend_ < read_size / 4) rbuf_.resize(rend_ + read_size);
+  if (rbuf_.size() - rend_ < read_size_ / 4) rbuf_.resize(rend_ + read_size_);
   reading_ = true;
+  asked_ = rbuf_.size() - rend_;
   auto buffer = boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_);
   auto done = [self = shared_from_this()](std::error_code ec, std::size_t n) {
     self->on_read(ec, n);
@@ -213,6 +219,12 @@ void session_driver::on_read(std::error_code ec, std::size_t n) {
     if (!ended_) call([&] { session_->feed_eof(); });
   } else if (!ended_) {
     rend_ += n;
+    // A full read: more is waiting, read more at once. A short one: the
+    // stream has calmed down, give memory back step by step.
+    if (n == asked_)
+      read_size_ = std::min(read_size_ * 2, max_read_size);
+    else if (n < asked_ / 8)
+      read_size_ = std::max(read_size_ / 2, read_size);
   }
   pump();
 }

@@ -88,6 +88,8 @@ class session_driver final : public session::driver_hooks,
 
   std::vector<std::uint8_t> rbuf_;
   std::size_t rpos_ = 0, rend_ = 0;  // input read, not yet taken by the session
+  std::size_t read_size_;            // bytes asked of a read; see on_read
+  std::size_t asked_ = 0;            // by the read under way
   std::vector<std::uint8_t> wbuf_;   // a write with descriptors: its bytes
   // Any other write: the session's output chunks, moved out, not copied.
   std::vector<std::vector<std::uint8_t>> wchunks_;

@@ -182,6 +182,11 @@ channel_session::driver_state channel_session::driver_view() const noexcept {
   return {engine_->output_end(), engine_->receive_paused(), ended_};
 }
 
+void channel_session::finish_partial_reads() {
+  for (auto& stream : filling_) stream->finish_partial_read(*this);
+  filling_.clear();
+}
+
 std::size_t channel_session::feed(std::span<const std::uint8_t> input) {
   std::size_t n = 0;
   run([&] {

@@ -64,6 +64,7 @@ class driver_hooks {
 };
 
 class endpoint;
+class net_stream;
 
 /// A send's completion, called with its result once the lock is released.
 using completion = std::function<void(std::error_code)>;
@@ -196,12 +197,19 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Runs deferred work and tells the driver; call after releasing the lock.
   void after_unlock();
   void finish_unlocked(work_list& work);
+  /// Completes the reads listed by finish_read_later. Under the lock.
+  void finish_partial_reads();
   /// Queues work for after the lock is released. Call under the lock.
   void defer(std::function<void()> fn) { deferred_.push_back({std::move(fn), nullptr, {}}); }
   /// Queues `done(result)` for after the lock is released, if there is a
   /// `done`. Call under the lock.
   void complete_later(completion done, std::error_code result) {
     if (done) deferred_.push_back({nullptr, std::move(done), result});
+  }
+  /// Completes `stream`'s partly filled read when the current call is done
+  /// (the rest of the input at hand may fill it first). Under the lock.
+  void finish_read_later(std::shared_ptr<net_stream> stream) {
+    filling_.push_back(std::move(stream));
   }
   /// Records why a stream or channel failed, for diagnose(). Under the lock.
   void note_error(std::string why) { last_error_ = std::move(why); }
@@ -272,6 +280,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
       driver_state before{};
       if (how == tell::if_changed) before = driver_view();
       fn();
+      if (!filling_.empty()) finish_partial_reads();
       if (how == tell::if_changed) news = driver_view() != before;
       if (!deferred_.empty()) work.swap(deferred_);
     }
@@ -330,6 +339,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::unique_ptr<Codec> codec_v01_;
   std::unique_ptr<Codec> codec_v02_;
   work_list deferred_;
+  std::vector<std::shared_ptr<net_stream>> filling_;  // see finish_read_later
   /// Reused for each message's encoding: the engine copies it into its
   /// output, or submit() copies it when it must wait. Not kept past this
   /// size, so that one large message does not hold memory for good.

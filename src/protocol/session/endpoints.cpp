@@ -297,17 +297,26 @@ void net_stream::on_data(std::span<const std::uint8_t> data) {
   auto s = session();
   if (!s) return;
   if (pending_read_ && input_.empty()) {
-    // A reader waits: straight into its buffer, the rest queued behind.
-    auto [buffer, done] = std::move(*pending_read_);
-    pending_read_.reset();
-    const std::size_t n = std::min(buffer.size(), data.size());
-    std::memcpy(buffer.data(), data.data(), n);
+    // A reader waits: straight into its buffer, the rest queued behind. A
+    // read the frame does not fill completes once the session has taken the
+    // input at hand, whose next frames may fill it: the reader wakes once a
+    // batch, not once a frame.
+    auto& r = *pending_read_;
+    const std::size_t n = std::min(r.buffer.size() - r.filled, data.size());
+    std::memcpy(r.buffer.data() + r.filled, data.data(), n);
     if (n > 0 && bound()) s->engine().consume(id_, n);
-    s->defer([done = std::move(done), n] { done({}, n); });
+    if (r.filled == 0 && n > 0 && n < r.buffer.size())
+      s->finish_read_later(std::static_pointer_cast<net_stream>(self()));
+    r.filled += n;
     data = data.subspan(n);
+    if (r.filled == r.buffer.size()) complete_read(*s);
   }
   input_.append(data);
   wake_reader(*s);
+}
+
+void net_stream::finish_partial_read(channel_session& s) {
+  if (pending_read_ && pending_read_->filled > 0) complete_read(s);
 }
 
 void net_stream::on_remote_close() {
@@ -331,11 +340,16 @@ std::size_t net_stream::take_input(channel_session& s, std::span<std::byte> buff
 void net_stream::wake_reader(channel_session& s) {
   if (!pending_read_) return;
   if (input_.empty() && !remote_closed_) return;
-  auto [buffer, done] = std::move(*pending_read_);
+  complete_read(s);
+}
+
+void net_stream::complete_read(channel_session& s) {
+  auto r = std::move(*pending_read_);
   pending_read_.reset();
-  std::error_code ec = input_.empty() ? error_ : std::error_code();
-  std::size_t n = take_input(s, buffer);
-  s.defer([done = std::move(done), ec, n] { done(ec, n); });
+  // The error, if any, once every byte before it was read.
+  std::error_code ec = r.filled == 0 && input_.empty() ? error_ : std::error_code();
+  std::size_t n = r.filled + take_input(s, r.buffer.subspan(r.filled));
+  s.defer([done = std::move(r.done), ec, n] { done(ec, n); });
 }
 
 std::size_t net_stream::read_some(std::span<std::byte> buffer, std::error_code& ec) {
@@ -371,7 +385,7 @@ void net_stream::async_read_some(std::span<std::byte> buffer, io_handler done) {
   bool alive = with_session(
       session_,
       [&](channel_session& s) {
-        pending_read_.emplace(buffer, std::move(done));
+        pending_read_.emplace(pending_read{buffer, std::move(done)});
         wake_reader(s);
       },
       access::taking);

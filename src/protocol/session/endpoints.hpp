@@ -159,6 +159,9 @@ class net_stream final : public endpoint, public stream_impl {
   std::size_t read_some(std::span<std::byte> buffer, std::error_code& ec) override;
   void write(std::span<const std::byte> data, std::error_code& ec) override;
   void async_read_some(std::span<std::byte> buffer, io_handler done) override;
+  /// Completes a waiting read that holds bytes; the session calls it once
+  /// the input at hand is taken (finish_read_later). Under the lock.
+  void finish_partial_read(channel_session& s);
   void async_write(std::span<const std::byte> data, io_handler done) override;
   void close_write() noexcept override;
   void close() noexcept override;
@@ -167,12 +170,19 @@ class net_stream final : public endpoint, public stream_impl {
   // Copies buffered input into `buffer`; under the lock.
   std::size_t take_input(channel_session& s, std::span<std::byte> buffer);
   void wake_reader(channel_session& s);
+  // Completes the waiting read with what it holds and what is buffered.
+  void complete_read(channel_session& s);
 
   byte_queue input_;
   bool remote_closed_ = false;
   bool write_closed_ = false;
   std::error_code error_;
-  std::optional<std::pair<std::span<std::byte>, io_handler>> pending_read_;
+  struct pending_read {
+    std::span<std::byte> buffer;
+    io_handler done;
+    std::size_t filled = 0;  // bytes already copied into `buffer`
+  };
+  std::optional<pending_read> pending_read_;
 };
 
 /// Makes the endpoint for `role` and registers its self pointer.
