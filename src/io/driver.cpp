@@ -135,13 +135,8 @@ void session_driver::flush_output() {
       };
       while (wbuf_.size() < max_write && take()) any = true;
     } else {
-      std::size_t total = 0;
-      while (total < max_write) {
-        if (chunks == wchunks_.size()) wchunks_.emplace_back();
-        if (!session_->take_output_chunk(wchunks_[chunks])) break;
-        total += wchunks_[chunks++].size();
-        any = true;
-      }
+      chunks = session_->take_output_chunks(wchunks_, max_write);
+      any = chunks > 0;
     }
     // Taking output can release senders that waited for room; take_output
     // queues their completions without running them.
@@ -250,6 +245,7 @@ void session_driver::on_write(std::error_code ec) {
 }
 
 void session_driver::arm_keepalive() {
+  if (!session_->deadline_may_have_moved()) return;
   auto deadline = session_->next_deadline();
   if (deadline == armed_) return;
   armed_ = deadline;

@@ -233,9 +233,29 @@ bool channel_session::take_output_chunk(std::vector<std::uint8_t>& out) {
   return true;
 }
 
+std::size_t channel_session::take_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks,
+                                                std::size_t max) {
+  work_list work;
+  std::size_t n = 0;
+  {
+    owner_lock lock(*this);
+    for (std::size_t total = 0; total < max; ++n) {
+      if (n == chunks.size()) chunks.emplace_back();
+      const std::size_t got = engine_->take_output(chunks[n]);
+      if (got == 0) break;
+      total += got;
+    }
+    work.swap(deferred_);
+  }
+  if (!work.empty()) finish_unlocked(work);
+  return n;
+}
+
 void channel_session::tick(engine::steady_time now) {
   run([&] {
     engine_->tick(now);
+    // The keepalive deadline moves only here and in close().
+    deadline_moved_.store(true, std::memory_order_release);
     finish_close();
     if (closing_ && !ended_ && close_deadline_ && now >= *close_deadline_) {
       // The peer kept its windows shut past the linger: drop what waits.
@@ -347,6 +367,7 @@ void channel_session::close(std::optional<engine::steady_time> linger_until) {
     if (ended_ || closing_) return;
     closing_ = true;
     close_deadline_ = linger_until;
+    deadline_moved_.store(true, std::memory_order_release);
     const auto ec = make_error_code(errc::disconnected);
     // Sends not accepted yet fail now, as after the end; what `send`
     // accepted is written before the GOAWAY. A message partly taken goes

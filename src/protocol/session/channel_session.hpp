@@ -122,6 +122,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// than copied (out's old storage goes back to the session for reuse),
   /// and marks it written; false if there was none.
   bool take_output_chunk(std::vector<std::uint8_t>& out);
+  /// As take_output_chunk(), for as many chunks as fit `max` bytes (at least
+  /// one), under one lock: into chunks[0], chunks[1], ... (added as needed).
+  /// Returns how many.
+  std::size_t take_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max);
   /// As take_output(out, max), for one write that can carry descriptors:
   /// also moves the descriptors the taken bytes may name into `fds`, which
   /// must go with this write (attached to its first byte), at most `max_fds`
@@ -135,6 +139,12 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   void receive_descriptors(std::vector<Fd>& fds);
   void tick(engine::steady_time now);
   std::optional<engine::steady_time> next_deadline();
+  /// True if next_deadline() may have moved since the last call that
+  /// returned true: after tick() and close(). Takes no lock, so that the
+  /// driver can ask after every event.
+  bool deadline_may_have_moved() noexcept {
+    return deadline_moved_.exchange(false, std::memory_order_acq_rel);
+  }
   /// True once the session ended and its last output was taken.
   bool finished();
   /// Why it ended: empty while it runs; errc::disconnected after a close
@@ -350,6 +360,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   bool ended_ = false;
   std::error_code end_ec_;
   std::atomic<bool> end_published_{false};  // end_ec_ is set
+  std::atomic<bool> deadline_moved_{true};  // see deadline_may_have_moved
   std::string end_detail_;
   std::string last_error_;
   std::uint64_t last_ref_ = 0;
