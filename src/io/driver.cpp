@@ -120,10 +120,50 @@ std::size_t session_driver::feed_input() {
   return taken;
 }
 
+void session_driver::flush_now() {
+  // Never from inside our own calls (the io thread writes next anyway), nor
+  // where descriptors must be matched to bytes.
+  if (in_call == this || pass_fds_ || !conn_->can_write_now()) return;
+  std::unique_lock lock(write_mutex_, std::try_to_lock);
+  if (!lock || writing_ || no_more_writes_ || !inline_rest_.empty()) return;
+  const std::size_t chunks = session_->take_output_chunks(inline_chunks_, max_write);
+  if (chunks == 0) return;
+  inline_views_.clear();
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < chunks; ++i) {
+    inline_views_.push_back(boost::asio::buffer(inline_chunks_[i]));
+    total += inline_chunks_[i].size();
+  }
+  std::error_code ec;
+  std::size_t written = conn_->write_now(inline_views_, ec);
+  if (written == total) return;
+  // The socket took less (or failed): the io thread writes the rest, before
+  // anything newer, and meets the failure itself if there was one.
+  for (std::size_t i = 0; i < chunks; ++i) {
+    const auto& c = inline_chunks_[i];
+    const std::size_t skip = std::min(written, c.size());
+    written -= skip;
+    inline_rest_.insert(inline_rest_.end(), c.begin() + static_cast<std::ptrdiff_t>(skip), c.end());
+  }
+  lock.unlock();
+  on_activity();
+}
+
 void session_driver::flush_output() {
+  std::unique_lock lock(write_mutex_);
   if (writing_ || io_failed_) return;
   wbuf_.clear();
   wviews_.clear();
+  if (!inline_rest_.empty()) {
+    // What flush_now() could not write goes first, on its own.
+    rest_in_flight_ = std::exchange(inline_rest_, {});
+    wviews_.push_back(boost::asio::buffer(rest_in_flight_));
+    writing_ = true;
+    lock.unlock();
+    return conn_->async_write(
+        wviews_,
+        [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
+  }
   std::size_t chunks = 0;
   bool taken = call([&] {
     bool any = false;
@@ -149,6 +189,7 @@ void session_driver::flush_output() {
     if (!wchunks_[i].empty()) wviews_.push_back(boost::asio::buffer(wchunks_[i]));
   if (wviews_.empty()) return;
   writing_ = true;
+  lock.unlock();
   auto done = [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); };
   if (wfds_.empty()) return conn_->async_write(wviews_, std::move(done));
   wfd_numbers_.clear();
@@ -225,7 +266,11 @@ void session_driver::on_read(std::error_code ec, std::size_t n) {
 }
 
 void session_driver::on_write(std::error_code ec) {
-  writing_ = false;
+  {
+    std::lock_guard lock(write_mutex_);
+    writing_ = false;
+  }
+  rest_in_flight_.clear();
   wfds_.clear();  // sent or not, they were given away
   // Written chunks go back to the session at the next write; an idle
   // session keeps no large ones.
@@ -280,7 +325,13 @@ void session_driver::on_session_end() {
 void session_driver::maybe_finish() {
   if (closed_) return;
   if (io_failed_) return close_now();
-  if (!writing_ && !shutdown_sent_ && session_->finished()) {
+  bool last_bytes_out = false;
+  if (!shutdown_sent_) {
+    std::lock_guard lock(write_mutex_);
+    last_bytes_out = !writing_ && inline_rest_.empty() && session_->finished();
+    if (last_bytes_out) no_more_writes_ = true;
+  }
+  if (last_bytes_out) {
     if (eof_) return close_now();
     // Our last bytes are out: send end of stream, then wait for the peer's,
     // so that closing with its data unread does not reset the connection
@@ -295,6 +346,11 @@ void session_driver::maybe_finish() {
 }
 
 void session_driver::close_now() {
+  {
+    // flush_now() must not write to a descriptor that may be reused.
+    std::lock_guard lock(write_mutex_);
+    no_more_writes_ = true;
+  }
   closed_ = true;
   ++timer_gen_;
   timer_.cancel();

@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ class session_driver final : public session::driver_hooks,
 
   /// Any thread, no lock held: posts a round of work to the strand.
   void on_activity() override;
+  /// Any thread, no lock held: writes the pending output from the calling
+  /// thread when the connection can and no write is under way (see
+  /// driver_hooks::flush_now).
+  void flush_now() override;
   /// Any thread: closes the session gracefully (data send accepted, then
   /// FIN on our channels, then GOAWAY, within keepalive_timeout), then the
   /// connection.
@@ -104,7 +109,16 @@ class session_driver final : public session::driver_hooks,
   std::uint64_t timer_gen_ = 0;
   std::optional<steady_time> armed_;
   std::vector<std::function<void(std::error_code)>> end_callbacks_;
-  bool reading_ = false, writing_ = false;
+  bool reading_ = false;
+  // Writes start on the strand or in flush_now(), on any thread: the lock
+  // keeps them one at a time and in order.
+  std::mutex write_mutex_;
+  bool writing_ = false;                   // an async write is in flight
+  bool no_more_writes_ = false;            // shut down or closed
+  std::vector<std::uint8_t> inline_rest_;  // taken by flush_now(), not written yet
+  std::vector<std::vector<std::uint8_t>> inline_chunks_;
+  std::vector<boost::asio::const_buffer> inline_views_;
+  std::vector<std::uint8_t> rest_in_flight_;  // inline_rest_, being written (strand)
   bool eof_ = false, io_failed_ = false;
   bool ended_ = false, shutdown_sent_ = false, closed_ = false;
 };

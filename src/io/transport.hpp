@@ -79,6 +79,18 @@ class connection {
   /// Descriptor passing (SCM_RIGHTS), for connections that can: Unix
   /// sockets. The others keep these defaults.
   virtual bool can_pass_descriptors() const { return false; }
+
+  /// Writing from any thread, at once, without waiting: for plain sockets,
+  /// whose bytes need no per-connection state (TLS and WebSocket do). The
+  /// caller makes sure that no async_write is in flight and that close()
+  /// does not run meanwhile. Returns the bytes the socket took (maybe
+  /// none, when it has no room); `ec` is set on a failure.
+  virtual bool can_write_now() const { return false; }
+  virtual std::size_t write_now(std::span<const boost::asio::const_buffer> /*buffers*/,
+                                std::error_code& ec) {
+    ec = make_error_code(errc::not_supported);
+    return 0;
+  }
   /// As async_write, with `fds` attached to the first byte written. The
   /// caller keeps them open until `done`; the peer gets copies of its own.
   virtual void async_write_with_descriptors(std::span<const boost::asio::const_buffer> buffers,

@@ -10,6 +10,7 @@
 
 #include "io/errors.hpp"
 #include "io/transport.hpp"
+#include "platform/fd_passing.hpp"
 
 namespace libchan::detail::io {
 
@@ -49,6 +50,17 @@ class socket_connection : public connection {
     }
   };
 
+  bool can_write_now() const override { return true; }
+
+  std::size_t write_now(std::span<const boost::asio::const_buffer> buffers,
+                        std::error_code& ec) override {
+    pieces_.clear();
+    for (const auto& b : buffers) pieces_.push_back({b.data(), b.size()});
+    std::size_t n = platform::send_with_descriptors(socket_.native_handle(), pieces_, {}, ec);
+    if (ec == std::errc::operation_would_block) ec.clear();  // no room: nothing taken
+    return n;
+  }
+
   void async_shutdown(std::function<void(std::error_code)> done) override {
     boost::system::error_code ec;
     socket_.shutdown(socket_type::shutdown_send, ec);
@@ -70,6 +82,7 @@ class socket_connection : public connection {
   socket_type socket_;
   std::string local_, peer_;
   std::vector<boost::asio::const_buffer> gather_;  // the sequence of the write in flight
+  std::vector<platform::send_piece> pieces_;       // write_now's, under the driver's lock
 };
 
 }  // namespace libchan::detail::io

@@ -289,6 +289,9 @@ TEST(NetOptions, DefaultLimitsAreTheEngines) {
   EXPECT_EQ(pub.max_output_queue, eng.max_output_queue);
   EXPECT_EQ(pub.max_pending_refs, ses.max_pending_refs);
   EXPECT_EQ(pub.accept_backlog, ses.accept_backlog);
+  EXPECT_EQ(pub.max_fds_per_message, ses.max_fds_per_message);
+  EXPECT_EQ(pub.max_unclaimed_fds, ses.max_unclaimed_fds);
+  EXPECT_EQ(pub.max_queued_fds, ses.max_queued_fds);
   EXPECT_EQ(pub.codec.max_message_size, ses.codec.max_message_size);
   EXPECT_EQ(libchan::SessionOptions::default_keepalive_timeout,
             libchan::detail::engine::options{}.keepalive_timeout);

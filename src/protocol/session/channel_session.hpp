@@ -61,6 +61,10 @@ class driver_hooks {
   virtual ~driver_hooks() = default;
   /// Output is pending, or input refused earlier can be offered again.
   virtual void on_activity() = 0;
+  /// A thread is about to wait for input: if the connection allows, write
+  /// pending output from that thread now rather than after the io thread
+  /// woke up (a request goes out before its sender sleeps on the reply).
+  virtual void flush_now() {}
 };
 
 class endpoint;
@@ -203,6 +207,13 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   template <class Fn>
   void run_taking(Fn&& fn) {
     locked_run(fn, tell::if_changed);
+  }
+  /// Before a thread waits for input on one of our channels: lets the
+  /// driver write pending output from it (driver_hooks::flush_now). Not
+  /// under the lock.
+  void flush_before_wait() {
+    if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
+    if (auto hooks = hooks_.lock()) hooks->flush_now();
   }
   /// Runs deferred work and tells the driver; call after releasing the lock.
   void after_unlock();

@@ -184,6 +184,8 @@ void inbound_channel::start_receive(receive_waiter<Value>& w, std::size_t index)
       },
       access::taking);
   if (!alive && w.claim()) w.complete(index, errc::disconnected, std::nullopt);
+  // The answer this thread may be waiting for needs our request out first.
+  if (auto s = session_.lock(); alive && s) s->flush_before_wait();
 }
 
 bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec) {

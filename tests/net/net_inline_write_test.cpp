@@ -1,0 +1,83 @@
+// A thread that waits on a session channel writes the session's pending
+// output itself when the connection allows it (tcp and unix without
+// descriptors): a request goes out before its sender sleeps on the answer,
+// not after the io thread woke up. Shown with an io_context that nobody
+// runs while the client waits, so only the waiting thread can write.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <optional>
+#include <thread>
+
+#include "net/net_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using libchan::Value;
+
+TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequest) {
+  boost::asio::io_context client_io;
+  libchan::SessionOptions client_opts;
+  client_opts.io_context = &client_io;
+  auto listener = libchan::listen("tcp://127.0.0.1:0");
+  std::optional<libchan::Session> client;
+  libchan::Session server;
+  libchan::Sender<Value> request_tx, reply_tx;
+  libchan::Receiver<Value> request_rx, reply_rx;
+  {
+    auto busy = boost::asio::make_work_guard(client_io);
+    std::thread runner([&] { client_io.run(); });
+    std::error_code ec;
+    client = libchan::dial(listener.local_address(), client_opts);
+    server = listener.accept_for(10s, ec);
+    EXPECT_TRUE(server) << ec.message();
+    request_tx = client->open_sender();
+    request_rx = server.accept_receiver_for(10s, ec);
+    reply_tx = server.open_sender();
+    reply_rx = client->accept_receiver_for(10s, ec);
+    EXPECT_TRUE(request_rx && reply_rx) << ec.message();
+    // One message each way: every stream is open at both ends.
+    request_tx.send(libchan::make_map("n", 0));
+    EXPECT_TRUE(request_rx.receive_for(10s));
+    reply_tx.send(libchan::make_map("n", 0));
+    EXPECT_TRUE(reply_rx.receive_for(10s));
+    busy.reset();
+    client_io.stop();
+    runner.join();
+  }
+  if (HasFailure()) return;
+  // Completions already due (the last write's) run here, then nobody runs
+  // the client's io.
+  client_io.restart();
+  while (client_io.poll() > 0) {
+  }
+
+  request_tx.send(libchan::make_map("n", 1));
+  // Nobody reads for the client: the wait times out, but it wrote first.
+  std::error_code ec;
+  EXPECT_FALSE(reply_rx.receive_for(200ms, ec));
+  auto request = request_rx.receive_for(10s, ec);
+  ASSERT_TRUE(request) << "the request did not leave: " << ec.message();
+  EXPECT_EQ(request->find("n")->as_int(), 1);
+  // And the session is intact: with its io running again, answers arrive.
+  client_io.restart();
+  auto busy = boost::asio::make_work_guard(client_io);
+  std::thread runner([&] { client_io.run(); });
+  reply_tx.send(libchan::make_map("n", 2));
+  auto answer = reply_rx.receive_for(10s, ec);
+  EXPECT_TRUE(answer) << ec.message();
+  if (answer) {
+    EXPECT_EQ(answer->find("n")->as_int(), 2);
+  }
+  client->close();
+  server.close();
+  listener.close();
+  client.reset();
+  busy.reset();
+  client_io.stop();
+  runner.join();
+}
+
+}  // namespace
