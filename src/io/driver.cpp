@@ -121,21 +121,37 @@ std::size_t session_driver::feed_input() {
 }
 
 void session_driver::flush_now() {
-  // Never from inside our own calls (the io thread writes next anyway), nor
-  // where descriptors must be matched to bytes.
-  if (in_call == this || pass_fds_ || !conn_->can_write_now()) return;
+  // Never from inside our own calls: the io thread writes next anyway.
+  if (in_call == this || !conn_->can_write_now()) return;
   std::unique_lock lock(write_mutex_, std::try_to_lock);
   if (!lock || writing_ || no_more_writes_ || !inline_rest_.empty()) return;
-  const std::size_t chunks = session_->take_output_chunks(inline_chunks_, max_write);
-  if (chunks == 0) return;
   inline_views_.clear();
+  inline_fd_numbers_.clear();
+  std::size_t chunks = 0;
+  if (pass_fds_) {
+    // As flush_output: one buffer, whose first byte takes the descriptors.
+    inline_chunks_.resize(1);
+    auto& bytes = inline_chunks_[0];
+    bytes.clear();
+    while (bytes.size() < max_write &&
+           session_->take_output(bytes, max_write - bytes.size(), inline_fds_, max_fds_per_write)) {
+    }
+    chunks = bytes.empty() ? 0 : 1;
+    for (const auto& fd : inline_fds_) inline_fd_numbers_.push_back(fd.get());
+  } else {
+    chunks = session_->take_output_chunks(inline_chunks_, max_write);
+  }
+  if (chunks == 0) return;
   std::size_t total = 0;
   for (std::size_t i = 0; i < chunks; ++i) {
     inline_views_.push_back(boost::asio::buffer(inline_chunks_[i]));
     total += inline_chunks_[i].size();
   }
   std::error_code ec;
-  std::size_t written = conn_->write_now(inline_views_, ec);
+  std::size_t written = conn_->write_now(inline_views_, inline_fd_numbers_, ec);
+  // Descriptors went with the first byte; if none went, they go with the
+  // rest. Ours close once sent.
+  if (written > 0) inline_fds_.clear();
   if (written == total) return;
   // The socket took less (or failed): the io thread writes the rest, before
   // anything newer, and meets the failure itself if there was one.
@@ -150,22 +166,29 @@ void session_driver::flush_now() {
 }
 
 void session_driver::flush_output() {
-  std::unique_lock lock(write_mutex_);
-  if (writing_ || io_failed_) return;
+  {
+    std::lock_guard lock(write_mutex_);
+    if (writing_ || io_failed_) return;
+    // Held while this takes output, so that flush_now() stays out.
+    writing_ = true;
+    if (!inline_rest_.empty()) {
+      rest_in_flight_ = std::exchange(inline_rest_, {});
+      wfds_.swap(inline_fds_);  // those flush_now() could not send
+    }
+  }
+  auto done = [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); };
   wbuf_.clear();
   wviews_.clear();
-  if (!inline_rest_.empty()) {
+  if (!rest_in_flight_.empty()) {
     // What flush_now() could not write goes first, on its own.
-    rest_in_flight_ = std::exchange(inline_rest_, {});
     wviews_.push_back(boost::asio::buffer(rest_in_flight_));
-    writing_ = true;
-    lock.unlock();
-    return conn_->async_write(
-        wviews_,
-        [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
+    if (wfds_.empty()) return conn_->async_write(wviews_, std::move(done));
+    wfd_numbers_.clear();
+    for (const auto& fd : wfds_) wfd_numbers_.push_back(fd.get());
+    return conn_->async_write_with_descriptors(wviews_, wfd_numbers_, std::move(done));
   }
   std::size_t chunks = 0;
-  bool taken = call([&] {
+  call([&] {
     bool any = false;
     if (pass_fds_) {
       // Descriptors go with the first byte of a write: one buffer, whose
@@ -181,16 +204,15 @@ void session_driver::flush_output() {
     // Taking output can release senders that waited for room; take_output
     // queues their completions without running them.
     if (any) session_->after_unlock();
-    return any;
   });
-  if (!taken) return;
   if (!wbuf_.empty()) wviews_.push_back(boost::asio::buffer(wbuf_));
   for (std::size_t i = 0; i < chunks; ++i)
     if (!wchunks_[i].empty()) wviews_.push_back(boost::asio::buffer(wchunks_[i]));
-  if (wviews_.empty()) return;
-  writing_ = true;
-  lock.unlock();
-  auto done = [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); };
+  if (wviews_.empty()) {
+    std::lock_guard lock(write_mutex_);
+    writing_ = false;
+    return;
+  }
   if (wfds_.empty()) return conn_->async_write(wviews_, std::move(done));
   wfd_numbers_.clear();
   for (const auto& fd : wfds_) wfd_numbers_.push_back(fd.get());

@@ -118,6 +118,9 @@ class session_driver final : public session::driver_hooks,
   std::vector<std::uint8_t> inline_rest_;  // taken by flush_now(), not written yet
   std::vector<std::vector<std::uint8_t>> inline_chunks_;
   std::vector<boost::asio::const_buffer> inline_views_;
+  // Descriptors flush_now() took; kept for the io thread if none went.
+  std::vector<session::outgoing_descriptor> inline_fds_;
+  std::vector<int> inline_fd_numbers_;
   std::vector<std::uint8_t> rest_in_flight_;  // inline_rest_, being written (strand)
   bool eof_ = false, io_failed_ = false;
   bool ended_ = false, shutdown_sent_ = false, closed_ = false;

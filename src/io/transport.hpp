@@ -83,11 +83,12 @@ class connection {
   /// Writing from any thread, at once, without waiting: for plain sockets,
   /// whose bytes need no per-connection state (TLS and WebSocket do). The
   /// caller makes sure that no async_write is in flight and that close()
-  /// does not run meanwhile. Returns the bytes the socket took (maybe
-  /// none, when it has no room); `ec` is set on a failure.
+  /// does not run meanwhile. `fds` go with the first byte, when any byte
+  /// goes (connections that pass descriptors). Returns the bytes the socket
+  /// took (maybe none, when it has no room); `ec` is set on a failure.
   virtual bool can_write_now() const { return false; }
   virtual std::size_t write_now(std::span<const boost::asio::const_buffer> /*buffers*/,
-                                std::error_code& ec) {
+                                std::span<const int> /*fds*/, std::error_code& ec) {
     ec = make_error_code(errc::not_supported);
     return 0;
   }

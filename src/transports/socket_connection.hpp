@@ -53,10 +53,10 @@ class socket_connection : public connection {
   bool can_write_now() const override { return true; }
 
   std::size_t write_now(std::span<const boost::asio::const_buffer> buffers,
-                        std::error_code& ec) override {
+                        std::span<const int> fds, std::error_code& ec) override {
     pieces_.clear();
     for (const auto& b : buffers) pieces_.push_back({b.data(), b.size()});
-    std::size_t n = platform::send_with_descriptors(socket_.native_handle(), pieces_, {}, ec);
+    std::size_t n = platform::send_with_descriptors(socket_.native_handle(), pieces_, fds, ec);
     if (ec == std::errc::operation_would_block) ec.clear();  // no room: nothing taken
     return n;
   }

@@ -1,8 +1,10 @@
 // A thread that waits on a session channel writes the session's pending
-// output itself when the connection allows it (tcp and unix without
-// descriptors): a request goes out before its sender sleeps on the answer,
-// not after the io thread woke up. Shown with an io_context that nobody
+// output itself when the connection allows it (plain tcp and unix sockets,
+// descriptors included): a request goes out before its sender sleeps on the
+// answer, not after the io thread woke up. Shown with an io_context that nobody
 // runs while the client waits, so only the waiting thread can write.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -17,11 +19,13 @@ namespace {
 using namespace std::chrono_literals;
 using libchan::Value;
 
-TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequest) {
+// Over unix://, the request carries a descriptor too (the write end of a
+// pipe), which goes with the bytes.
+void waiting_thread_sends_its_request(const std::string& url, bool with_fd) {
   boost::asio::io_context client_io;
   libchan::SessionOptions client_opts;
   client_opts.io_context = &client_io;
-  auto listener = libchan::listen("tcp://127.0.0.1:0");
+  auto listener = libchan::listen(url);
   std::optional<libchan::Session> client;
   libchan::Session server;
   libchan::Sender<Value> request_tx, reply_tx;
@@ -47,20 +51,36 @@ TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequest) {
     client_io.stop();
     runner.join();
   }
-  if (HasFailure()) return;
+  if (::testing::Test::HasFailure()) return;
   // Completions already due (the last write's) run here, then nobody runs
   // the client's io.
   client_io.restart();
   while (client_io.poll() > 0) {
   }
 
-  request_tx.send(libchan::make_map("n", 1));
+  auto request_message = libchan::make_map("n", 1);
+  int pipe_ends[2] = {-1, -1};
+  if (with_fd) {
+    ASSERT_EQ(::pipe(pipe_ends), 0);
+    request_message["fd"] = Value(libchan::Fd(pipe_ends[1]));
+  }
+  libchan::Fd pipe_read(pipe_ends[0]);
+  request_tx.send(std::move(request_message));
   // Nobody reads for the client: the wait times out, but it wrote first.
   std::error_code ec;
   EXPECT_FALSE(reply_rx.receive_for(200ms, ec));
   auto request = request_rx.receive_for(10s, ec);
   ASSERT_TRUE(request) << "the request did not leave: " << ec.message();
   EXPECT_EQ(request->find("n")->as_int(), 1);
+  if (with_fd) {
+    Value* fd = request->find("fd");
+    ASSERT_TRUE(fd && fd->kind() == Value::Kind::fd) << "the descriptor went with the request";
+    libchan::Fd passed = fd->take_fd();
+    ASSERT_EQ(::write(passed.get(), "x", 1), 1);
+    char c = 0;
+    EXPECT_EQ(::read(pipe_read.get(), &c, 1), 1);
+    EXPECT_EQ(c, 'x');
+  }
   // And the session is intact: with its io running again, answers arrive.
   client_io.restart();
   auto busy = boost::asio::make_work_guard(client_io);
@@ -78,6 +98,15 @@ TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequest) {
   busy.reset();
   client_io.stop();
   runner.join();
+}
+
+TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequestTcp) {
+  waiting_thread_sends_its_request("tcp://127.0.0.1:0", false);
+}
+
+TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequestAndDescriptorUnix) {
+  net_test::temp_dir dir;
+  waiting_thread_sends_its_request("unix://" + dir.file("s.sock"), true);
 }
 
 }  // namespace

@@ -176,16 +176,20 @@ void inbound_channel::deliver(channel_session& s) {
 }
 
 void inbound_channel::start_receive(receive_waiter<Value>& w, std::size_t index) {
+  bool output_waits = false;
   bool alive = with_session(
       session_,
       [&](channel_session& s) {
         waiters_.push_back({&w, index});
         deliver(s);
+        output_waits = !s.engine().pending_output().empty();
       },
       access::taking);
   if (!alive && w.claim()) w.complete(index, errc::disconnected, std::nullopt);
   // The answer this thread may be waiting for needs our request out first.
-  if (auto s = session_.lock(); alive && s) s->flush_before_wait();
+  if (output_waits) {
+    if (auto s = session_.lock()) s->flush_before_wait();
+  }
 }
 
 bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec) {
