@@ -45,7 +45,12 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
     std::error_code ec;
     std::size_t n = platform::send_with_descriptors(socket().native_handle(), pieces, out_fds_, ec);
     if (ec == std::errc::operation_would_block) {
-      socket().async_wait(socket_type::wait_write, [this](const boost::system::error_code& e) {
+      // The waiting operation holds the handler: destroyed unrun (its
+      // io_context gone), it must not leave the handler, and whatever the
+      // handler holds, to this connection.
+      socket().async_wait(socket_type::wait_write, [this, done = std::move(write_done_)](
+                                                       const boost::system::error_code& e) mutable {
+        write_done_ = std::move(done);
         if (e) return complete_write(to_std(e), 0, false);
         send_first(false);
       });
@@ -56,7 +61,10 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
     skip(out_, n);
     if (out_.empty()) return complete_write({}, sent_, initiating);
     async_write(out_,
-                [this](std::error_code e, std::size_t m) { complete_write(e, sent_ + m, false); });
+                [this, done = std::move(write_done_)](std::error_code e, std::size_t m) mutable {
+                  write_done_ = std::move(done);
+                  complete_write(e, sent_ + m, false);
+                });
   }
 
   void complete_write(std::error_code ec, std::size_t n, bool initiating) {
@@ -74,7 +82,9 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
     std::size_t n =
         platform::receive_with_descriptors(socket().native_handle(), buffer, *in_fds_, ec);
     if (ec == std::errc::operation_would_block) {
-      socket().async_wait(socket_type::wait_read, [this](const boost::system::error_code& e) {
+      socket().async_wait(socket_type::wait_read, [this, done = std::move(read_done_)](
+                                                      const boost::system::error_code& e) mutable {
+        read_done_ = std::move(done);
         if (e) return complete_read(to_std(e), 0, false);
         receive(false);
       });

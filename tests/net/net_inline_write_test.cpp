@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "io/diagnostics.hpp"
 #include "net/net_support.hpp"
 
 namespace {
@@ -21,7 +22,7 @@ using libchan::Value;
 
 // Over unix://, the request carries a descriptor too (the write end of a
 // pipe), which goes with the bytes.
-void waiting_thread_sends_its_request(const std::string& url, bool with_fd) {
+void exchange_with_client_io_stopped(const std::string& url, bool with_fd) {
   boost::asio::io_context client_io;
   libchan::SessionOptions client_opts;
   client_opts.io_context = &client_io;
@@ -98,6 +99,13 @@ void waiting_thread_sends_its_request(const std::string& url, bool with_fd) {
   busy.reset();
   client_io.stop();
   runner.join();
+}
+
+void waiting_thread_sends_its_request(const std::string& url, bool with_fd) {
+  exchange_with_client_io_stopped(url, with_fd);
+  // With the client's io_context gone, both sessions are freed.
+  EXPECT_TRUE(net_test::eventually([] { return libchan::detail::io::live_drivers() == 0; }, 10s))
+      << libchan::detail::io::live_drivers() << " session drivers outlived the test";
 }
 
 TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequestTcp) {
