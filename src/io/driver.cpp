@@ -176,16 +176,12 @@ void session_driver::flush_output() {
       wfds_.swap(inline_fds_);  // those flush_now() could not send
     }
   }
-  auto done = [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); };
   wbuf_.clear();
   wviews_.clear();
   if (!rest_in_flight_.empty()) {
     // What flush_now() could not write goes first, on its own.
     wviews_.push_back(boost::asio::buffer(rest_in_flight_));
-    if (wfds_.empty()) return conn_->async_write(wviews_, std::move(done));
-    wfd_numbers_.clear();
-    for (const auto& fd : wfds_) wfd_numbers_.push_back(fd.get());
-    return conn_->async_write_with_descriptors(wviews_, wfd_numbers_, std::move(done));
+    return start_write();
   }
   std::size_t chunks = 0;
   call([&] {
@@ -213,6 +209,11 @@ void session_driver::flush_output() {
     writing_ = false;
     return;
   }
+  start_write();
+}
+
+void session_driver::start_write() {
+  auto done = [self = shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); };
   if (wfds_.empty()) return conn_->async_write(wviews_, std::move(done));
   wfd_numbers_.clear();
   for (const auto& fd : wfds_) wfd_numbers_.push_back(fd.get());

@@ -70,6 +70,8 @@ class session_driver final : public session::driver_hooks,
   void pump();
   std::size_t feed_input();  // bytes the session took
   void flush_output();
+  // Writes wviews_, with wfds_ attached to the first byte; on_write follows.
+  void start_write();
   void start_read();
   void on_read(std::error_code ec, std::size_t n);
   void on_write(std::error_code ec);
