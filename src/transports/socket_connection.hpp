@@ -14,6 +14,16 @@
 
 namespace libchan::detail::io {
 
+// A completion condition that offers every byte still to write to each
+// system call. Asio's default (transfer_all) offers at most 64 KiB a call,
+// which cut writes of up to 512 KiB into 64 KiB system calls and wake-ups.
+struct whole_rest {
+  std::size_t total;
+  std::size_t operator()(const boost::system::error_code& ec, std::size_t written) const {
+    return ec ? 0 : total - written;
+  }
+};
+
 template <class Protocol>
 class socket_connection : public connection {
  public:
@@ -39,16 +49,6 @@ class socket_connection : public connection {
                              [done = std::move(done)](const boost::system::error_code& ec,
                                                       std::size_t n) { done(to_std(ec), n); });
   }
-
-  // Offers every byte still to write to each system call. Asio's default
-  // (transfer_all) offers at most 64 KiB a call, which cut the driver's
-  // writes of up to 512 KiB into 64 KiB system calls and wake-ups.
-  struct whole_rest {
-    std::size_t total;
-    std::size_t operator()(const boost::system::error_code& ec, std::size_t written) const {
-      return ec ? 0 : total - written;
-    }
-  };
 
   bool can_write_now() const override { return true; }
 

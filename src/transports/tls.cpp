@@ -1,13 +1,15 @@
-// tls://host:port: TCP (see tcp_socket.hpp) with TLS on top, through Asio's
-// ssl::stream. A dial completes after the handshake; a listener handshakes
-// each accepted connection in async_handshake. Options come from
-// SessionOptions::tls (see tls_context.hpp).
+// tls://host:port: TCP (see tcp_socket.hpp) with TLS on top. OpenSSL runs
+// in memory (tls_engine.hpp) and this file moves its records to and from
+// the socket: a read takes whatever the socket has, up to 256 KiB, and
+// decrypts all of it for the session at once; a write encrypts all the
+// session gives it and sends it in one system call. A dial completes after
+// the handshake; a listener handshakes each accepted connection in
+// async_handshake. Options come from SessionOptions::tls (tls_context.hpp).
 #include <openssl/err.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -15,20 +17,25 @@
 
 #include "io/errors.hpp"
 #include "libchan/session.hpp"
+#include "transports/socket_connection.hpp"
 #include "transports/tcp_socket.hpp"
 #include "transports/tls_context.hpp"
+#include "transports/tls_engine.hpp"
 
 namespace libchan::detail::io {
 namespace {
 
+using boost::system::error_code;
 using tcp_socket::tcp;
-using stream_type = boost::asio::ssl::stream<tcp::socket>;
 constexpr std::string_view scheme = "tls";
 
-// Gathered writes up to this size are copied into one buffer first: Asio's
-// ssl::stream writes one buffer at a time, so small pieces would each
-// become a record and a system call of their own.
+// Gathered writes up to this size are copied into one buffer first, so
+// that small pieces share a record instead of each making one.
 constexpr std::size_t coalesce_limit = 64 * 1024;
+
+// Socket reads start at this size and double, while they come back full,
+// up to the largest: an idle connection keeps a small buffer.
+constexpr std::size_t first_read = 32 * 1024, largest_read = 256 * 1024;
 
 // A TLS 1.3 client learns that the server refused its certificate only
 // after its own handshake is done (the alert comes instead of the session
@@ -38,27 +45,46 @@ constexpr std::size_t coalesce_limit = 64 * 1024;
 // read.
 constexpr std::chrono::milliseconds min_verdict_wait{200}, max_verdict_wait{1000};
 
+using write_done = std::function<void(const error_code&)>;
+
+// What runs once a write in flight is over; held by that write alone, so
+// that an io_context destroyed with the write pending frees it (and what it
+// holds) instead of keeping it in a cycle through the connection.
+struct flight_end {
+  write_done then;
+};
+
 // Everything the asynchronous operations touch; each holds a reference, so
-// that destroying the connection (which closes the socket) never pulls the
-// stream from under an operation that has yet to complete.
+// that destroying the connection (which closes the socket) never pulls
+// state from under an operation that has yet to complete.
 struct tls_state : std::enable_shared_from_this<tls_state> {
   tls_state(tls::context_ptr c, tcp::socket s)
-      : ctx(std::move(c)), stream(std::move(s), *ctx), timer(stream.get_executor()) {}
+      : ctx(std::move(c)),
+        socket(std::move(s)),
+        tls(ctx->native_handle()),
+        timer(socket.get_executor()) {}
 
-  tls::context_ptr ctx;  // before `stream`, which refers to it
-  stream_type stream;
+  tls::context_ptr ctx;
+  tcp::socket socket;
+  tls::engine tls;
   boost::asio::steady_timer timer;  // the handshake's deadline
   std::chrono::steady_clock::time_point started;
   bool handshaking = false, timed_out = false;
-  bool writing = false;  // a write or close_notify is on its way out
   std::string identity;
+  std::size_t read_size = first_read;
+  // Output: `flight` is being written; the engine's output() gathers what
+  // goes after it. `flying` is set while a write is in flight.
+  std::vector<char> flight;
+  std::weak_ptr<flight_end> flying;
+  error_code write_error;     // the socket refused a write: every later one fails
+  std::vector<char> scratch;  // coalesced gathered writes
   // TLS 1.3 client with a certificate request: see min_verdict_wait.
-  bool certificate_requested = false, awaiting_verdict = false, ticket_seen = false;
+  bool certificate_requested = false, ticket_seen = false;
   std::vector<char> early;  // application data read while waiting
   std::size_t early_pos = 0;
-  std::vector<char> scratch;  // coalesced gathered writes
-  std::vector<boost::asio::const_buffer> gather;
 };
+
+using state_ptr = std::shared_ptr<tls_state>;
 
 int state_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -71,34 +97,101 @@ tls_state* state_of(SSL* ssl) {
 
 void close_socket(tls_state& st) {
   boost::system::error_code ignored;
-  st.stream.lowest_layer().close(ignored);
+  st.socket.close(ignored);
 }
 
-// Marks the peer's close_notify as received for the length of `send`, so
-// that OpenSSL's shutdown sends ours and returns at once instead of reading
-// for the peer's; reading goes on afterwards.
-template <class Send>
-void send_close_notify(tls_state& st, Send&& send) {
-  SSL* ssl = st.stream.native_handle();
-  const int before = SSL_get_shutdown(ssl);
-  SSL_set_shutdown(ssl, before | SSL_RECEIVED_SHUTDOWN);
-  send();
-  SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) & ~(SSL_RECEIVED_SHUTDOWN & ~before));
+void start_flight(const state_ptr& st, write_done then) {
+  std::swap(st->flight, st->tls.output());
+  st->tls.output().clear();
+  auto end = std::make_shared<flight_end>();
+  end->then = std::move(then);
+  st->flying = end;
+  boost::asio::async_write(st->socket, boost::asio::buffer(st->flight),
+                           whole_rest{st->flight.size()},
+                           [st, end](const error_code& ec, std::size_t) {
+                             st->flight.clear();
+                             if (!ec && !st->tls.output().empty())
+                               return start_flight(st, std::move(end->then));
+                             st->flying.reset();
+                             if (ec) st->write_error = ec;
+                             if (end->then) end->then(ec);
+                           });
+}
+
+// Writes the engine's output, behind any write in flight; then `then`
+// (which may be empty) runs once every byte queued so far is written.
+void send_output(const state_ptr& st, write_done then) {
+  if (auto end = st->flying.lock()) {
+    if (!then) return;  // the write in flight goes on with what was added
+    if (!end->then) {
+      end->then = std::move(then);
+    } else {
+      end->then = [first = std::move(end->then), second = std::move(then)](const error_code& ec) {
+        first(ec);
+        second(ec);
+      };
+    }
+    return;
+  }
+  if (st->write_error || st->tls.output().empty()) {
+    if (then)
+      boost::asio::post(st->socket.get_executor(),
+                        [then = std::move(then), ec = st->write_error] { then(ec); });
+    return;
+  }
+  start_flight(st, std::move(then));
+}
+
+// Where a socket read goes, growing while reads come back full.
+boost::asio::mutable_buffer read_space(tls_state& st) {
+  auto space = st.tls.input_space(st.read_size);
+  return boost::asio::buffer(space.data(), space.size());
+}
+
+void note_read(tls_state& st, std::size_t asked, std::size_t got) {
+  st.tls.input_added(got);
+  if (got == asked) st.read_size = std::min(2 * st.read_size, largest_read);
+}
+
+// Decrypts into `buffer` all that the input holds, reading the socket
+// first when it holds no whole record. `done` runs at once `in_completion`
+// (of a socket read), else it is posted (the call that started the read).
+void read_records(const state_ptr& st, boost::asio::mutable_buffer buffer,
+                  connection::io_handler done, bool in_completion) {
+  auto o = st->tls.read({static_cast<char*>(buffer.data()), buffer.size()});
+  if (!st->tls.output().empty()) send_output(st, {});  // e.g. an answer to a key update
+  if (!o.want_input) {
+    // The peer's close_notify is the end of the stream: zero bytes.
+    std::error_code ec = o.ec == boost::asio::error::eof ? std::error_code() : tls::io_error(o.ec);
+    if (in_completion) return done(ec, o.bytes);
+    boost::asio::post(st->socket.get_executor(),
+                      [done = std::move(done), ec, n = o.bytes] { done(ec, n); });
+    return;
+  }
+  auto space = read_space(*st);
+  st->socket.async_read_some(space, [st, buffer, done = std::move(done), asked = space.size()](
+                                        const error_code& ec, std::size_t n) mutable {
+    // A peer that closes without close_notify ends the stream all the same,
+    // as over TCP.
+    if (ec == boost::asio::error::eof) return done({}, 0);
+    if (ec) return done(to_std(ec), 0);
+    note_read(*st, asked, n);
+    read_records(st, buffer, std::move(done), true);
+  });
 }
 
 // On close, a close_notify if none went out yet (the peer ended first, or
 // the session gave up): best effort, without waiting for room in the socket.
 void say_goodbye(tls_state& st) {
-  SSL* ssl = st.stream.native_handle();
-  auto& socket = st.stream.lowest_layer();
-  if (!socket.is_open() || st.writing || !SSL_is_init_finished(ssl) ||
-      (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
+  if (!st.socket.is_open() || !st.flying.expired() || st.write_error || !st.tls.handshake_done() ||
+      (SSL_get_shutdown(st.tls.native()) & SSL_SENT_SHUTDOWN))
     return;
+  st.tls.close_notify();
+  auto& out = st.tls.output();
   boost::system::error_code ec;
-  socket.non_blocking(true, ec);
-  if (ec) return;
-  send_close_notify(st, [&] { st.stream.shutdown(ec); });
-  ERR_clear_error();
+  st.socket.non_blocking(true, ec);
+  if (!ec && !out.empty()) st.socket.write_some(boost::asio::buffer(out), ec);
+  out.clear();
 }
 
 class tls_connection final : public connection {
@@ -106,19 +199,16 @@ class tls_connection final : public connection {
   tls_connection(tls::context_ptr ctx, tcp::socket socket)
       : st_(std::make_shared<tls_state>(std::move(ctx), std::move(socket))) {
     boost::system::error_code ec;
-    local_ = tcp_socket::url(scheme, st_->stream.lowest_layer().local_endpoint(ec));
-    peer_ = tcp_socket::url(scheme, st_->stream.lowest_layer().remote_endpoint(ec));
-    SSL* ssl = st_->stream.native_handle();
-    SSL_set_ex_data(ssl, state_index(), st_.get());
-    // Asio frees OpenSSL's buffers after every record; keeping them saves an
-    // allocation per record on busy connections.
-    SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    local_ = tcp_socket::url(scheme, st_->socket.local_endpoint(ec));
+    peer_ = tcp_socket::url(scheme, st_->socket.remote_endpoint(ec));
+    if (SSL* native = ssl()) SSL_set_ex_data(native, state_index(), st_.get());
   }
   ~tls_connection() override { close(); }
 
-  SSL* ssl() { return st_->stream.native_handle(); }
+  /// Null when OpenSSL could not make the connection (out of memory).
+  SSL* ssl() { return st_->tls.native(); }
 
-  executor get_executor() override { return st_->stream.get_executor(); }
+  executor get_executor() override { return st_->socket.get_executor(); }
 
   void async_read_some(boost::asio::mutable_buffer buffer, io_handler done) override {
     auto& st = *st_;
@@ -134,55 +224,43 @@ class tls_connection final : public connection {
       boost::asio::post(get_executor(), [done = std::move(done), n] { done({}, n); });
       return;
     }
-    st.stream.async_read_some(buffer, [st = st_, done = std::move(done)](
-                                          const boost::system::error_code& ec, std::size_t n) {
-      // The interface reports end of stream as zero bytes without an error.
-      if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated)
-        return done({}, 0);
-      done(tls::io_error(ec), n);
-    });
+    read_records(st_, buffer, std::move(done), false);
   }
 
   void async_write(std::span<const boost::asio::const_buffer> buffers, io_handler done) override {
     auto& st = *st_;
-    st.writing = true;
-    auto finish = [st = st_, done = std::move(done)](const boost::system::error_code& ec,
-                                                     std::size_t n) {
-      st->writing = false;
-      done(tls::io_error(ec), n);
-    };
-    if (buffers.size() == 1) {
-      boost::asio::async_write(st.stream, boost::asio::buffer(buffers.front()), std::move(finish));
-      return;
-    }
-    std::size_t total = boost::asio::buffer_size(buffers);
-    if (total <= coalesce_limit) {
+    const std::size_t total = boost::asio::buffer_size(buffers);
+    tls::engine::outcome o;
+    if (buffers.size() > 1 && total <= coalesce_limit) {
       st.scratch.resize(total);  // keeps its capacity from write to write
       boost::asio::buffer_copy(boost::asio::buffer(st.scratch), buffers);
-      boost::asio::async_write(st.stream, boost::asio::buffer(st.scratch), std::move(finish));
+      o = st.tls.write(st.scratch);
+    } else {
+      for (const auto& b : buffers) {
+        o = st.tls.write({static_cast<const char*>(b.data()), b.size()});
+        if (o.ec) break;
+      }
+    }
+    if (o.ec) {
+      boost::asio::post(get_executor(),
+                        [done = std::move(done), ec = tls::io_error(o.ec)] { done(ec, 0); });
       return;
     }
-    st.gather.assign(buffers.begin(), buffers.end());
-    boost::asio::async_write(st.stream, st.gather, std::move(finish));
+    send_output(st_, [done = std::move(done), total](const error_code& ec) {
+      done(tls::io_error(ec), ec ? 0 : total);
+    });
   }
 
-  // Sends close_notify without waiting for the peer's: Asio's shutdown
-  // would read for it, beside the read the session keeps going. (The
-  // operation runs OpenSSL before it returns: only the socket write is left.)
+  // Sends close_notify without waiting for the peer's: reading goes on in
+  // the session's read.
   void async_shutdown(std::function<void(std::error_code)> done) override {
-    st_->writing = true;
-    send_close_notify(*st_, [&] {
-      st_->stream.async_shutdown(
-          [st = st_, done = std::move(done)](const boost::system::error_code& ec) {
-            st->writing = false;
-            done(tls::io_error(ec));
-          });
-    });
+    st_->tls.close_notify();
+    send_output(st_, [done = std::move(done)](const error_code& ec) { done(tls::io_error(ec)); });
   }
 
   void close() noexcept override {
     st_->timer.cancel();
-    say_goodbye(*st_);
+    if (ssl()) say_goodbye(*st_);
     close_socket(*st_);
   }
 
@@ -192,31 +270,27 @@ class tls_connection final : public connection {
 
   // The listening side's handshake.
   void async_handshake(steady_time deadline, handshake_handler done) override {
+    if (!ssl()) return out_of_memory(std::move(done));
     start_deadline(deadline);
-    st_->stream.async_handshake(
-        boost::asio::ssl::stream_base::server,
-        [st = st_, peer = peer_, done = std::move(done)](const boost::system::error_code& ec) {
-          done(finish_handshake(*st, ec, peer));
-        });
+    handshake_step(st_, tls::engine::role::server, peer_, std::move(done));
   }
 
   // The dialing side's handshake, and the server's verdict on our
   // certificate where TLS 1.3 makes us wait for it. `url` is the one
   // dialed, for messages.
   void async_client_handshake(steady_time deadline, std::string url, handshake_handler done) {
+    if (!ssl()) return out_of_memory(std::move(done));
     start_deadline(deadline);
-    st_->stream.async_handshake(boost::asio::ssl::stream_base::client,
-                                [st = st_, peer = std::move(url),
-                                 done = std::move(done)](const boost::system::error_code& ec) {
-                                  if (!ec &&
-                                      SSL_version(st->stream.native_handle()) == TLS1_3_VERSION &&
-                                      st->certificate_requested)
-                                    return await_verdict(st, peer, std::move(done));
-                                  done(finish_handshake(*st, ec, peer));
-                                });
+    handshake_step(st_, tls::engine::role::client, std::move(url), std::move(done));
   }
 
  private:
+  void out_of_memory(handshake_handler done) {
+    failure f{make_error_code(std::errc::not_enough_memory),
+              "tls with " + peer_ + ": OpenSSL cannot make a connection"};
+    boost::asio::post(get_executor(), [done = std::move(done), f] { done(f); });
+  }
+
   void start_deadline(steady_time deadline) {
     st_->handshaking = true;
     st_->started = std::chrono::steady_clock::now();
@@ -228,40 +302,81 @@ class tls_connection final : public connection {
     });
   }
 
+  static void handshake_step(const state_ptr& st, tls::engine::role role, std::string peer,
+                             handshake_handler done) {
+    auto o = st->tls.handshake(role);
+    if (!o.want_input) {
+      // Over or failed: what the engine still has to say (our Finished,
+      // tickets, or the alert that tells the peer why) goes out first.
+      send_output(st, [st, role, failed = o.ec, peer = std::move(peer),
+                       done = std::move(done)](const error_code& ec) {
+        if (!failed && !ec && role == tls::engine::role::client &&
+            SSL_version(st->tls.native()) == TLS1_3_VERSION && st->certificate_requested)
+          return await_verdict(st, peer, done);
+        done(finish_handshake(*st, failed ? failed : ec, peer));
+      });
+      return;
+    }
+    send_output(st, {});
+    st->socket.async_read_some(read_space(*st),
+                               [st, role, peer = std::move(peer), done = std::move(done)](
+                                   error_code ec, std::size_t n) mutable {
+                                 if (ec == boost::asio::error::eof)
+                                   ec = boost::asio::ssl::error::stream_truncated;
+                                 if (ec) return done(finish_handshake(*st, ec, peer));
+                                 st->tls.input_added(n);
+                                 handshake_step(st, role, std::move(peer), std::move(done));
+                               });
+  }
+
   static failure finish_handshake(tls_state& st, const boost::system::error_code& ec,
                                   const std::string& peer) {
     st.handshaking = false;
     st.timer.cancel();
-    if (ec || st.timed_out)
-      return tls::handshake_failure(ec, st.stream.native_handle(), peer, st.timed_out);
-    st.identity = tls::peer_identity(st.stream.native_handle());
+    if (ec || st.timed_out) return tls::handshake_failure(ec, st.tls.native(), peer, st.timed_out);
+    st.identity = tls::peer_identity(st.tls.native());
     return {};
   }
 
-  // Reads until the server's first ticket (accepted), an alert (refused), or
-  // application data (accepted; kept for the first read).
-  static void await_verdict(const std::shared_ptr<tls_state>& st, std::string peer,
-                            handshake_handler done) {
+  // Reads until the server's first ticket (accepted), an alert (refused),
+  // application data (accepted; kept for the first read) or the grace
+  // period's end (accepted: no news is good news).
+  static void await_verdict(const state_ptr& st, const std::string& peer, handshake_handler done) {
     auto now = std::chrono::steady_clock::now();
     auto grace = now + std::clamp<std::chrono::steady_clock::duration>(
                            2 * (now - st->started), min_verdict_wait, max_verdict_wait);
     if (grace < st->timer.expiry()) {
       st->timer.expires_at(grace);
       st->timer.async_wait([st](boost::system::error_code ec) {
-        if (ec || !st->awaiting_verdict) return;
+        if (ec || !st->handshaking) return;
         boost::system::error_code ignored;
-        st->stream.lowest_layer().cancel(ignored);  // no news is good news
+        st->socket.cancel(ignored);
       });
     }
-    st->awaiting_verdict = true;
     st->early.resize(16 * 1024);
-    st->stream.async_read_some(
-        boost::asio::buffer(st->early), [st, peer = std::move(peer), done = std::move(done)](
-                                            const boost::system::error_code& ec, std::size_t n) {
-          st->awaiting_verdict = false;
-          st->early.resize(ec ? 0 : n);
-          bool settled = !st->timed_out && ec == boost::asio::error::operation_aborted;
-          done(finish_handshake(*st, settled ? boost::system::error_code() : ec, peer));
+    verdict_step(st, peer, std::move(done));
+  }
+
+  static void verdict_step(const state_ptr& st, const std::string& peer, handshake_handler done) {
+    auto o = st->tls.read(st->early);
+    if (!st->tls.output().empty()) send_output(st, {});
+    if (o.bytes || o.ec || st->ticket_seen) {
+      st->early.resize(o.bytes);
+      return done(finish_handshake(*st, o.ec, peer));
+    }
+    st->socket.async_read_some(
+        read_space(*st), [st, peer, done = std::move(done)](error_code ec, std::size_t n) mutable {
+          if (ec == boost::asio::error::operation_aborted && !st->timed_out) {
+            st->early.clear();
+            return done(finish_handshake(*st, {}, peer));  // the grace period is over
+          }
+          if (ec == boost::asio::error::eof) ec = boost::asio::ssl::error::stream_truncated;
+          if (ec) {
+            st->early.clear();
+            return done(finish_handshake(*st, ec, peer));
+          }
+          st->tls.input_added(n);
+          verdict_step(st, peer, std::move(done));
         });
   }
 
@@ -276,18 +391,8 @@ int on_certificate_request(SSL* ssl, void*) {
 }
 
 int on_session_ticket(SSL* ssl, SSL_SESSION*) {
-  auto* st = state_of(ssl);
-  if (st && st->awaiting_verdict && !st->ticket_seen) {
-    st->ticket_seen = true;
-    // The read under way goes on reading after the ticket: stop it once
-    // this step of it is over.
-    boost::asio::post(st->stream.get_executor(), [weak = st->weak_from_this()] {
-      auto alive = weak.lock();
-      boost::system::error_code ignored;
-      if (alive && alive->awaiting_verdict) alive->stream.lowest_layer().cancel(ignored);
-    });
-  }
-  return 0;  // the session is not kept
+  if (auto* st = state_of(ssl)) st->ticket_seen = true;  // see await_verdict
+  return 0;                                              // the session is not kept
 }
 
 class tls_transport final : public transport {
@@ -328,6 +433,10 @@ class tls_transport final : public transport {
     auto held = std::make_shared<std::unique_ptr<tls_connection>>(
         std::make_unique<tls_connection>(std::move(ctx), std::move(socket)));
     auto& conn = **held;
+    if (!conn.ssl())
+      return done({make_error_code(std::errc::not_enough_memory),
+                   url + ": OpenSSL cannot make a connection"},
+                  nullptr);
     if (auto err = tls::prepare_client(conn.ssl(), names, host)) return done(err, nullptr);
     conn.async_client_handshake(deadline, std::move(url), [held, done](failure f) {
       if (f) return done(std::move(f), nullptr);
