@@ -127,20 +127,8 @@ void session_driver::flush_now() {
   if (!lock || writing_ || no_more_writes_ || !inline_rest_.empty()) return;
   inline_views_.clear();
   inline_fd_numbers_.clear();
-  std::size_t chunks = 0;
-  if (pass_fds_) {
-    // As flush_output: one buffer, whose first byte takes the descriptors.
-    inline_chunks_.resize(1);
-    auto& bytes = inline_chunks_[0];
-    bytes.clear();
-    while (bytes.size() < max_write &&
-           session_->take_output(bytes, max_write - bytes.size(), inline_fds_, max_fds_per_write)) {
-    }
-    chunks = bytes.empty() ? 0 : 1;
-    for (const auto& fd : inline_fds_) inline_fd_numbers_.push_back(fd.get());
-  } else {
-    chunks = session_->take_output_chunks(inline_chunks_, max_write);
-  }
+  const std::size_t chunks = take_write(inline_chunks_, inline_fds_);
+  for (const auto& fd : inline_fds_) inline_fd_numbers_.push_back(fd.get());
   if (chunks == 0) return;
   std::size_t total = 0;
   for (std::size_t i = 0; i < chunks; ++i) {
@@ -176,7 +164,6 @@ void session_driver::flush_output() {
       wfds_.swap(inline_fds_);  // those flush_now() could not send
     }
   }
-  wbuf_.clear();
   wviews_.clear();
   if (!rest_in_flight_.empty()) {
     // What flush_now() could not write goes first, on its own.
@@ -185,23 +172,11 @@ void session_driver::flush_output() {
   }
   std::size_t chunks = 0;
   call([&] {
-    bool any = false;
-    if (pass_fds_) {
-      // Descriptors go with the first byte of a write: one buffer, whose
-      // bytes take_output matches them to.
-      auto take = [&] {
-        return session_->take_output(wbuf_, max_write - wbuf_.size(), wfds_, max_fds_per_write);
-      };
-      while (wbuf_.size() < max_write && take()) any = true;
-    } else {
-      chunks = session_->take_output_chunks(wchunks_, max_write);
-      any = chunks > 0;
-    }
+    chunks = take_write(wchunks_, wfds_);
     // Taking output can release senders that waited for room; take_output
     // queues their completions without running them.
-    if (any) session_->after_unlock();
+    if (chunks > 0) session_->after_unlock();
   });
-  if (!wbuf_.empty()) wviews_.push_back(boost::asio::buffer(wbuf_));
   for (std::size_t i = 0; i < chunks; ++i)
     if (!wchunks_[i].empty()) wviews_.push_back(boost::asio::buffer(wchunks_[i]));
   if (wviews_.empty()) {
@@ -210,6 +185,20 @@ void session_driver::flush_output() {
     return;
   }
   start_write();
+}
+
+std::size_t session_driver::take_write(std::vector<std::vector<std::uint8_t>>& chunks,
+                                       std::vector<session::outgoing_descriptor>& fds) {
+  if (!pass_fds_) return session_->take_output_chunks(chunks, max_write);
+  // Descriptors go with the first byte of a write: one buffer, whose bytes
+  // take_output matches them to.
+  chunks.resize(1);
+  auto& bytes = chunks[0];
+  bytes.clear();
+  while (bytes.size() < max_write &&
+         session_->take_output(bytes, max_write - bytes.size(), fds, max_fds_per_write)) {
+  }
+  return bytes.empty() ? 0 : 1;
 }
 
 void session_driver::start_write() {

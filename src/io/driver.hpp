@@ -70,6 +70,11 @@ class session_driver final : public session::driver_hooks,
   void pump();
   std::size_t feed_input();  // bytes the session took
   void flush_output();
+  /// Takes up to max_write bytes of output into `chunks`, returning how
+  /// many hold bytes. With descriptors: one chunk, and in `fds` those that
+  /// must go with its first byte. Under the write lock, or as the writer.
+  std::size_t take_write(std::vector<std::vector<std::uint8_t>>& chunks,
+                         std::vector<session::outgoing_descriptor>& fds);
   // Writes wviews_, with wfds_ attached to the first byte; on_write follows.
   void start_write();
   void start_read();
@@ -97,12 +102,12 @@ class session_driver final : public session::driver_hooks,
   std::size_t rpos_ = 0, rend_ = 0;  // input read, not yet taken by the session
   std::size_t read_size_;            // bytes asked of a read; see on_read
   std::size_t asked_ = 0;            // by the read under way
-  std::vector<std::uint8_t> wbuf_;   // a write with descriptors: its bytes
-  // Any other write: the session's output chunks, moved out, not copied.
+  // The write in flight: the session's output chunks, moved out, not
+  // copied (one chunk when it carries descriptors; see take_write).
   std::vector<std::vector<std::uint8_t>> wchunks_;
   std::vector<boost::asio::const_buffer> wviews_;
   // Descriptor passing, when the connection and the options allow it:
-  // descriptors read with the bytes in rbuf_, and those going with wbuf_
+  // descriptors read with the bytes in rbuf_, and those going with wchunks_
   // (closed once that write completed).
   bool pass_fds_ = false;
   std::vector<Fd> rfds_;

@@ -345,6 +345,9 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   bool must_park_descriptors() const;
   /// Sends the parked messages that no longer have to wait.
   void resume_parked();
+  /// Queues one of our descriptors behind those sent before, for the
+  /// message marked `mark` (see outgoing_marks_), and numbers it.
+  void queue_descriptor(outgoing_descriptor descriptor, std::uint64_t mark);
   void watch_first_frame(std::span<const std::uint8_t> taken);
   void on_peer_settings(const spdy::settings_frame& f);
   /// The received descriptor `index` (errc::protocol_error if it was not

@@ -63,6 +63,13 @@ bool channel_session::must_park_descriptors() const {
   return fd_passing_ == fd_passing::undecided || outgoing_fds_.size() >= opts_.max_queued_fds;
 }
 
+void channel_session::queue_descriptor(outgoing_descriptor descriptor, std::uint64_t mark) {
+  // The write that carries the first byte of message `mark` carries it.
+  outgoing_fds_.push_back(std::move(descriptor));
+  outgoing_marks_.push_back(mark);
+  ++fds_sent_;
+}
+
 void channel_session::resume_parked() {
   // In the order they were sent; those that must wait still park again,
   // and everything behind them with them.

@@ -427,14 +427,11 @@ void channel_session::send_message(const std::shared_ptr<endpoint>& parent, Valu
     return_encode_buffer(std::move(bytes));
     return complete_later(std::move(done), ec);
   }
-  // The write that carries the message's first byte carries these too.
   std::uint64_t mark = 0;
-  if (!hook.descriptors().empty()) mark = next_mark_++;
-  for (auto& fd : hook.descriptors()) {
-    outgoing_fds_.push_back(std::move(fd));
-    outgoing_marks_.push_back(mark);
+  if (!hook.descriptors().empty()) {
+    mark = next_mark_++;
+    for (auto& fd : hook.descriptors()) queue_descriptor(std::move(fd), mark);
   }
-  fds_sent_ += hook.descriptors().size();
   bool v01 = engine_->wire_dialect() == dialect::v0_1;
   submit(parent, bytes, false, v01, std::move(done), mark);
   return_encode_buffer(std::move(bytes));
@@ -522,14 +519,9 @@ bool channel_session::try_send_message(endpoint& parent, Value& value) {
   }
   return_encode_buffer(std::move(bytes));
   if (ec) return false;
-  // Queued: the write that carries the message's first byte carries these.
   if (mark != 0) {
     ++next_mark_;
-    for (Value* leaf : hook.fds()) {
-      outgoing_fds_.emplace_back(leaf->take_fd());
-      outgoing_marks_.push_back(mark);
-    }
-    fds_sent_ += hook.fds().size();
+    for (Value* leaf : hook.fds()) queue_descriptor(outgoing_descriptor(leaf->take_fd()), mark);
   }
   value = Value();
   return true;
