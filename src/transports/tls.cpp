@@ -1,5 +1,5 @@
 // tls://host:port: TCP (see tcp_socket.hpp) with TLS on top. OpenSSL runs
-// in memory (tls_engine.hpp) and this file moves its records to and from
+// in memory (tls_engine.hpp); tls_socket.hpp moves its records to and from
 // the socket: a read takes whatever the socket has, up to 256 KiB, and
 // decrypts all of it for the session at once; a write encrypts all the
 // session gives it and sends it in one system call. A dial completes after
@@ -11,31 +11,32 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "io/errors.hpp"
 #include "libchan/session.hpp"
-#include "transports/socket_connection.hpp"
 #include "transports/tcp_socket.hpp"
 #include "transports/tls_context.hpp"
-#include "transports/tls_engine.hpp"
+#include "transports/tls_socket.hpp"
 
 namespace libchan::detail::io {
 namespace {
 
 using boost::system::error_code;
 using tcp_socket::tcp;
+using tls::add_input;
+using tls::close_socket;
+using tls::encrypt;
+using tls::read_records;
+using tls::read_space;
+using tls::say_goodbye;
+using tls::send_output;
+using tls::socket_state;
+using tls::state_ptr;
 constexpr std::string_view scheme = "tls";
-
-// Gathered writes up to this size are copied into one buffer first, so
-// that small pieces share a record instead of each making one.
-constexpr std::size_t coalesce_limit = 64 * 1024;
-
-// Socket reads start at this size and double, while they come back full,
-// up to the largest: an idle connection keeps a small buffer.
-constexpr std::size_t first_read = 32 * 1024, largest_read = 256 * 1024;
 
 // A TLS 1.3 client learns that the server refused its certificate only
 // after its own handshake is done (the alert comes instead of the session
@@ -45,159 +46,19 @@ constexpr std::size_t first_read = 32 * 1024, largest_read = 256 * 1024;
 // read.
 constexpr std::chrono::milliseconds min_verdict_wait{200}, max_verdict_wait{1000};
 
-using write_done = std::function<void(const error_code&)>;
-
-// What runs once a write in flight is over; held by that write alone, so
-// that an io_context destroyed with the write pending frees it (and what it
-// holds) instead of keeping it in a cycle through the connection.
-struct flight_end {
-  write_done then;
-};
-
-// Everything the asynchronous operations touch; each holds a reference, so
-// that destroying the connection (which closes the socket) never pulls
-// state from under an operation that has yet to complete.
-struct tls_state : std::enable_shared_from_this<tls_state> {
-  tls_state(tls::context_ptr c, tcp::socket s)
-      : ctx(std::move(c)),
-        socket(std::move(s)),
-        tls(ctx->native_handle()),
-        timer(socket.get_executor()) {}
-
-  tls::context_ptr ctx;
-  tcp::socket socket;
-  tls::engine tls;
-  boost::asio::steady_timer timer;  // the handshake's deadline
-  std::chrono::steady_clock::time_point started;
-  bool handshaking = false, timed_out = false;
-  std::string identity;
-  std::size_t read_size = first_read;
-  // Output: `flight` is being written; the engine's output() gathers what
-  // goes after it. `flying` is set while a write is in flight.
-  std::vector<char> flight;
-  std::weak_ptr<flight_end> flying;
-  error_code write_error;     // the socket refused a write: every later one fails
-  std::vector<char> scratch;  // coalesced gathered writes
-  // TLS 1.3 client with a certificate request: see min_verdict_wait.
-  bool certificate_requested = false, ticket_seen = false;
-  std::vector<char> early;  // application data read while waiting
-  std::size_t early_pos = 0;
-};
-
-using state_ptr = std::shared_ptr<tls_state>;
-
 int state_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
 }
 
-tls_state* state_of(SSL* ssl) {
-  return static_cast<tls_state*>(SSL_get_ex_data(ssl, state_index()));
-}
-
-void close_socket(tls_state& st) {
-  boost::system::error_code ignored;
-  st.socket.close(ignored);
-}
-
-void start_flight(const state_ptr& st, write_done then) {
-  std::swap(st->flight, st->tls.output());
-  st->tls.output().clear();
-  auto end = std::make_shared<flight_end>();
-  end->then = std::move(then);
-  st->flying = end;
-  boost::asio::async_write(st->socket, boost::asio::buffer(st->flight),
-                           whole_rest{st->flight.size()},
-                           [st, end](const error_code& ec, std::size_t) {
-                             st->flight.clear();
-                             if (!ec && !st->tls.output().empty())
-                               return start_flight(st, std::move(end->then));
-                             st->flying.reset();
-                             if (ec) st->write_error = ec;
-                             if (end->then) end->then(ec);
-                           });
-}
-
-// Writes the engine's output, behind any write in flight; then `then`
-// (which may be empty) runs once every byte queued so far is written.
-void send_output(const state_ptr& st, write_done then) {
-  if (auto end = st->flying.lock()) {
-    if (!then) return;  // the write in flight goes on with what was added
-    if (!end->then) {
-      end->then = std::move(then);
-    } else {
-      end->then = [first = std::move(end->then), second = std::move(then)](const error_code& ec) {
-        first(ec);
-        second(ec);
-      };
-    }
-    return;
-  }
-  if (st->write_error || st->tls.output().empty()) {
-    if (then)
-      boost::asio::post(st->socket.get_executor(),
-                        [then = std::move(then), ec = st->write_error] { then(ec); });
-    return;
-  }
-  start_flight(st, std::move(then));
-}
-
-// Where a socket read goes, growing while reads come back full.
-boost::asio::mutable_buffer read_space(tls_state& st) {
-  auto space = st.tls.input_space(st.read_size);
-  return boost::asio::buffer(space.data(), space.size());
-}
-
-void note_read(tls_state& st, std::size_t asked, std::size_t got) {
-  st.tls.input_added(got);
-  if (got == asked) st.read_size = std::min(2 * st.read_size, largest_read);
-}
-
-// Decrypts into `buffer` all that the input holds, reading the socket
-// first when it holds no whole record. `done` runs at once `in_completion`
-// (of a socket read), else it is posted (the call that started the read).
-void read_records(const state_ptr& st, boost::asio::mutable_buffer buffer,
-                  connection::io_handler done, bool in_completion) {
-  auto o = st->tls.read({static_cast<char*>(buffer.data()), buffer.size()});
-  if (!st->tls.output().empty()) send_output(st, {});  // e.g. an answer to a key update
-  if (!o.want_input) {
-    // The peer's close_notify is the end of the stream: zero bytes.
-    std::error_code ec = o.ec == boost::asio::error::eof ? std::error_code() : tls::io_error(o.ec);
-    if (in_completion) return done(ec, o.bytes);
-    boost::asio::post(st->socket.get_executor(),
-                      [done = std::move(done), ec, n = o.bytes] { done(ec, n); });
-    return;
-  }
-  auto space = read_space(*st);
-  st->socket.async_read_some(space, [st, buffer, done = std::move(done), asked = space.size()](
-                                        const error_code& ec, std::size_t n) mutable {
-    // A peer that closes without close_notify ends the stream all the same,
-    // as over TCP.
-    if (ec == boost::asio::error::eof) return done({}, 0);
-    if (ec) return done(to_std(ec), 0);
-    note_read(*st, asked, n);
-    read_records(st, buffer, std::move(done), true);
-  });
-}
-
-// On close, a close_notify if none went out yet (the peer ended first, or
-// the session gave up): best effort, without waiting for room in the socket.
-void say_goodbye(tls_state& st) {
-  if (!st.socket.is_open() || !st.flying.expired() || st.write_error || !st.tls.handshake_done() ||
-      (SSL_get_shutdown(st.tls.native()) & SSL_SENT_SHUTDOWN))
-    return;
-  st.tls.close_notify();
-  auto& out = st.tls.output();
-  boost::system::error_code ec;
-  st.socket.non_blocking(true, ec);
-  if (!ec && !out.empty()) st.socket.write_some(boost::asio::buffer(out), ec);
-  out.clear();
+socket_state* state_of(SSL* ssl) {
+  return static_cast<socket_state*>(SSL_get_ex_data(ssl, state_index()));
 }
 
 class tls_connection final : public connection {
  public:
   tls_connection(tls::context_ptr ctx, tcp::socket socket)
-      : st_(std::make_shared<tls_state>(std::move(ctx), std::move(socket))) {
+      : st_(std::make_shared<socket_state>(std::move(ctx), std::move(socket))) {
     boost::system::error_code ec;
     local_ = tcp_socket::url(scheme, st_->socket.local_endpoint(ec));
     peer_ = tcp_socket::url(scheme, st_->socket.remote_endpoint(ec));
@@ -228,19 +89,9 @@ class tls_connection final : public connection {
   }
 
   void async_write(std::span<const boost::asio::const_buffer> buffers, io_handler done) override {
-    auto& st = *st_;
+    std::lock_guard lock(st_->lock);
     const std::size_t total = boost::asio::buffer_size(buffers);
-    tls::engine::outcome o;
-    if (buffers.size() > 1 && total <= coalesce_limit) {
-      st.scratch.resize(total);  // keeps its capacity from write to write
-      boost::asio::buffer_copy(boost::asio::buffer(st.scratch), buffers);
-      o = st.tls.write(st.scratch);
-    } else {
-      for (const auto& b : buffers) {
-        o = st.tls.write({static_cast<const char*>(b.data()), b.size()});
-        if (o.ec) break;
-      }
-    }
+    auto o = encrypt(*st_, buffers);
     if (o.ec) {
       boost::asio::post(get_executor(),
                         [done = std::move(done), ec = tls::io_error(o.ec)] { done(ec, 0); });
@@ -254,14 +105,57 @@ class tls_connection final : public connection {
   // Sends close_notify without waiting for the peer's: reading goes on in
   // the session's read.
   void async_shutdown(std::function<void(std::error_code)> done) override {
+    std::lock_guard lock(st_->lock);
     st_->tls.close_notify();
     send_output(st_, [done = std::move(done)](const error_code& ec) { done(tls::io_error(ec)); });
   }
 
   void close() noexcept override {
     st_->timer.cancel();
-    if (ssl()) say_goodbye(*st_);
+    if (ssl()) {
+      std::lock_guard lock(st_->lock);
+      say_goodbye(*st_);
+    }
     close_socket(*st_);
+  }
+
+  // From a thread about to wait, while the io thread writes nothing: the
+  // session's bytes are encrypted and sent at once if the socket has room.
+  // All or nothing: what the socket does not take of the records, the io
+  // thread sends, before anything written later.
+  bool can_write_now() const override { return true; }
+
+  std::size_t write_now(std::span<const boost::asio::const_buffer> buffers, std::span<const int>,
+                        std::error_code& ec) override {
+    auto& st = *st_;
+    std::lock_guard lock(st.lock);
+    auto& out = st.tls.output();
+    if (!st.flying.expired() || !out.empty() || st.write_error || !st.tls.handshake_done())
+      return 0;  // the io thread writes, in order
+    if (auto o = encrypt(st, buffers); o.ec) {
+      ec = tls::io_error(o.ec);
+      return 0;
+    }
+    std::size_t sent = 0;
+    while (sent < out.size()) {
+      ssize_t n = ::send(st.socket.native_handle(), out.data() + sent, out.size() - sent,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ec = {errno, std::system_category()};
+      break;
+    }
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(sent));
+    if (ec) return 0;
+    if (!out.empty())
+      boost::asio::post(st.socket.get_executor(), [st = st_] {
+        std::lock_guard relock(st->lock);
+        send_output(st, {});
+      });
+    return boost::asio::buffer_size(buffers);
   }
 
   std::string local_address() const override { return local_; }
@@ -304,6 +198,7 @@ class tls_connection final : public connection {
 
   static void handshake_step(const state_ptr& st, tls::engine::role role, std::string peer,
                              handshake_handler done) {
+    std::unique_lock lock(st->lock);
     auto o = st->tls.handshake(role);
     if (!o.want_input) {
       // Over or failed: what the engine still has to say (our Finished,
@@ -318,18 +213,18 @@ class tls_connection final : public connection {
       return;
     }
     send_output(st, {});
-    st->socket.async_read_some(read_space(*st),
-                               [st, role, peer = std::move(peer), done = std::move(done)](
-                                   error_code ec, std::size_t n) mutable {
-                                 if (ec == boost::asio::error::eof)
-                                   ec = boost::asio::ssl::error::stream_truncated;
-                                 if (ec) return done(finish_handshake(*st, ec, peer));
-                                 st->tls.input_added(n);
-                                 handshake_step(st, role, std::move(peer), std::move(done));
-                               });
+    auto space = read_space(*st);
+    lock.unlock();
+    st->socket.async_read_some(space, [st, role, peer = std::move(peer), done = std::move(done)](
+                                          error_code ec, std::size_t n) mutable {
+      if (ec == boost::asio::error::eof) ec = boost::asio::ssl::error::stream_truncated;
+      if (ec) return done(finish_handshake(*st, ec, peer));
+      add_input(*st, n);
+      handshake_step(st, role, std::move(peer), std::move(done));
+    });
   }
 
-  static failure finish_handshake(tls_state& st, const boost::system::error_code& ec,
+  static failure finish_handshake(socket_state& st, const boost::system::error_code& ec,
                                   const std::string& peer) {
     st.handshaking = false;
     st.timer.cancel();
@@ -358,14 +253,18 @@ class tls_connection final : public connection {
   }
 
   static void verdict_step(const state_ptr& st, const std::string& peer, handshake_handler done) {
+    std::unique_lock lock(st->lock);
     auto o = st->tls.read(st->early);
     if (!st->tls.output().empty()) send_output(st, {});
     if (o.bytes || o.ec || st->ticket_seen) {
+      lock.unlock();
       st->early.resize(o.bytes);
       return done(finish_handshake(*st, o.ec, peer));
     }
+    auto space = read_space(*st);
+    lock.unlock();
     st->socket.async_read_some(
-        read_space(*st), [st, peer, done = std::move(done)](error_code ec, std::size_t n) mutable {
+        space, [st, peer, done = std::move(done)](error_code ec, std::size_t n) mutable {
           if (ec == boost::asio::error::operation_aborted && !st->timed_out) {
             st->early.clear();
             return done(finish_handshake(*st, {}, peer));  // the grace period is over
@@ -375,12 +274,12 @@ class tls_connection final : public connection {
             st->early.clear();
             return done(finish_handshake(*st, ec, peer));
           }
-          st->tls.input_added(n);
+          add_input(*st, n);
           verdict_step(st, peer, std::move(done));
         });
   }
 
-  std::shared_ptr<tls_state> st_;
+  std::shared_ptr<socket_state> st_;
   std::string local_, peer_;
 };
 

@@ -1,6 +1,6 @@
 // A thread that waits on a session channel writes the session's pending
-// output itself when the connection allows it (plain tcp and unix sockets,
-// descriptors included): a request goes out before its sender sleeps on the
+// output itself when the connection allows it (tcp, unix with descriptors,
+// and tls): a request goes out before its sender sleeps on the
 // answer, not after the io thread woke up. Shown with an io_context that nobody
 // runs while the client waits, so only the waiting thread can write.
 #include <unistd.h>
@@ -14,6 +14,7 @@
 
 #include "io/diagnostics.hpp"
 #include "net/net_support.hpp"
+#include "support/tls_options.hpp"
 
 namespace {
 
@@ -22,11 +23,12 @@ using libchan::Value;
 
 // Over unix://, the request carries a descriptor too (the write end of a
 // pipe), which goes with the bytes.
-void exchange_with_client_io_stopped(const std::string& url, bool with_fd) {
+void exchange_with_client_io_stopped(const std::string& url, bool with_fd,
+                                     libchan::SessionOptions client_opts,
+                                     const libchan::SessionOptions& server_opts) {
   boost::asio::io_context client_io;
-  libchan::SessionOptions client_opts;
   client_opts.io_context = &client_io;
-  auto listener = libchan::listen(url);
+  auto listener = libchan::listen(url, server_opts);
   std::optional<libchan::Session> client;
   libchan::Session server;
   libchan::Sender<Value> request_tx, reply_tx;
@@ -101,8 +103,10 @@ void exchange_with_client_io_stopped(const std::string& url, bool with_fd) {
   runner.join();
 }
 
-void waiting_thread_sends_its_request(const std::string& url, bool with_fd) {
-  exchange_with_client_io_stopped(url, with_fd);
+void waiting_thread_sends_its_request(const std::string& url, bool with_fd,
+                                      const libchan::SessionOptions& client_opts = {},
+                                      const libchan::SessionOptions& server_opts = {}) {
+  exchange_with_client_io_stopped(url, with_fd, client_opts, server_opts);
   // With the client's io_context gone, both sessions are freed.
   EXPECT_TRUE(net_test::eventually([] { return libchan::detail::io::live_drivers() == 0; }, 10s))
       << libchan::detail::io::live_drivers() << " session drivers outlived the test";
@@ -115,6 +119,12 @@ TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequestTcp) {
 TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequestAndDescriptorUnix) {
   net_test::temp_dir dir;
   waiting_thread_sends_its_request("unix://" + dir.file("s.sock"), true);
+}
+
+TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequestTls) {
+  waiting_thread_sends_its_request("tls://127.0.0.1:0", false,
+                                   test_certs::with_identity(test_certs::pki().client),
+                                   test_certs::mutual_auth_server());
 }
 
 }  // namespace
