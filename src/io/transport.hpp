@@ -81,11 +81,12 @@ class connection {
   virtual bool can_pass_descriptors() const { return false; }
 
   /// Writing from any thread, at once, without waiting: for plain sockets,
-  /// whose bytes need no per-connection state (TLS and WebSocket do). The
-  /// caller makes sure that no async_write is in flight and that close()
-  /// does not run meanwhile. `fds` go with the first byte, when any byte
-  /// goes (connections that pass descriptors). Returns the bytes the socket
-  /// took (maybe none, when it has no room); `ec` is set on a failure.
+  /// and TLS (which encrypts under a lock of its own and sends what the
+  /// socket had no room for from its executor). The caller makes sure that
+  /// no async_write is in flight and that close() does not run meanwhile.
+  /// `fds` go with the first byte, when any byte goes (connections that
+  /// pass descriptors). Returns the bytes taken (maybe none, when there is
+  /// no room); `ec` is set on a failure.
   virtual bool can_write_now() const { return false; }
   virtual std::size_t write_now(std::span<const boost::asio::const_buffer> /*buffers*/,
                                 std::span<const int> /*fds*/, std::error_code& ec) {
