@@ -32,6 +32,8 @@ class stream_impl : public std::enable_shared_from_this<stream_impl> {
   /// The buffer must stay valid until then. The default runs read_some on a
   /// pool thread; implementations that can do better override it.
   virtual void async_read_some(std::span<std::byte> buffer, io_handler done);
+  /// Starts writing all of `data`, which stays valid and unchanged until
+  /// `done` runs.
   virtual void async_write(std::span<const std::byte> data, io_handler done);
   /// Sends end-of-stream to the reader on the other side. Idempotent.
   virtual void close_write() noexcept = 0;
@@ -93,6 +95,8 @@ class ByteStream {
   }
 
   /// Starts writing all of `data`; the handler gets `void(std::error_code, std::size_t)`.
+  /// `data` must stay valid, unchanged, until the handler runs (it may be
+  /// written from where it is, without a copy).
   template <class CompletionToken>
   auto async_write(std::span<const std::byte> data, CompletionToken&& token) {
     return detail::initiate<std::size_t>(token, [this, data](auto handler) {

@@ -25,7 +25,8 @@ class channel_session::events final : public engine::handler {
       ep->bind(info.id);
       s_.streams_[info.id] = ep;
       auto held = std::exchange(ep->held(), {});
-      for (auto& h : held) s_.submit(ep, h.bytes, h.fin, h.whole_frame, std::move(h.done), h.mark);
+      for (auto& h : held)
+        s_.submit(ep, h.data(), h.fin, h.whole_frame, std::move(h.done), h.mark, h.is_borrowed);
       return;
     }
     if (pending() >= s_.opts_.max_pending_refs || s_.unclaimed_.count(info.ref)) {
@@ -459,11 +460,11 @@ void channel_session::end_session(std::error_code ec, const std::string& detail)
 
 bool channel_session::try_submit(endpoint& ep, pending_write& w, std::error_code& ec) {
   ec.clear();
-  auto rest = std::span<const std::uint8_t>(w.bytes).subspan(w.offset);
+  auto rest = w.data().subspan(w.offset);
   const std::uint64_t mark = w.offset == 0 ? w.mark : 0;
   if (w.whole_frame && !rest.empty()) {
     engine_->submit_frame(ep.id(), rest, w.fin, ec, mark);
-    if (!ec) w.offset = w.bytes.size();
+    if (!ec) w.offset = w.data().size();
   } else {
     w.offset += engine_->submit_some(ep.id(), rest, w.fin, ec, mark);
   }
@@ -480,21 +481,31 @@ void channel_session::release_mark(std::uint64_t mark) {
 
 void channel_session::submit(const std::shared_ptr<endpoint>& ep,
                              std::span<const std::uint8_t> bytes, bool fin, bool whole_frame,
-                             completion done, std::uint64_t mark) {
+                             completion done, std::uint64_t mark, bool borrowed) {
   auto finish = [this, &done, mark](std::error_code ec) {
     if (ec) release_mark(mark);
     complete_later(std::move(done), ec);
   };
-  auto keep = [&] { return std::vector<std::uint8_t>(bytes.begin(), bytes.end()); };
+  // What waits: the caller's bytes themselves when they outlive `done`.
+  auto keep = [&](std::size_t taken) {
+    pending_write w{{}, fin, whole_frame, std::move(done), taken, mark, {}, false};
+    if (borrowed) {
+      w.borrowed = bytes;
+      w.is_borrowed = true;
+    } else {
+      w.bytes.assign(bytes.begin(), bytes.end());
+    }
+    return w;
+  };
   if (ended_) return finish(end_error());
   // A closing session takes no new data, but lets channels end.
   if (closing_ && !(bytes.empty() && fin)) return finish(end_error());
   if (!ep->bound()) {
-    ep->held().push_back({keep(), fin, whole_frame, std::move(done), 0, mark});
+    ep->held().push_back(keep(0));
     return;
   }
   if (!ep->blocked().empty()) {
-    ep->blocked().push_back({keep(), fin, whole_frame, std::move(done), 0, mark});
+    ep->blocked().push_back(keep(0));
     return;
   }
   // Offered straight from `bytes`: copied only if the engine has no room.
@@ -508,7 +519,7 @@ void channel_session::submit(const std::shared_ptr<endpoint>& ep,
   }
   // No room is not a failure: wait for on_output_drained or on_stream_ready.
   if (!ec || !engine_->last_refusal_waits()) return finish(ec);
-  ep->blocked().push_back({keep(), fin, whole_frame, std::move(done), taken, mark});
+  ep->blocked().push_back(keep(taken));
   if (!ep->waiting) {
     ep->waiting = true;
     waiting_.push_back(ep);

@@ -93,12 +93,19 @@ using work_list = boost::container::small_vector<deferred_work, 4>;
 
 /// Bytes for one stream that the engine has not taken (all) yet.
 struct pending_write {
-  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint8_t> bytes;  ///< a copy, unless `borrowed`
   bool fin;
   bool whole_frame;
   completion done;
   std::size_t offset = 0;  ///< bytes the engine took already
   std::uint64_t mark = 0;  ///< names the descriptors of the message, if any
+  /// The caller's bytes, valid until `done` runs (a byte-stream write).
+  std::span<const std::uint8_t> borrowed;
+  bool is_borrowed = false;
+
+  std::span<const std::uint8_t> data() const noexcept {
+    return is_borrowed ? borrowed : std::span<const std::uint8_t>(bytes);
+  }
 };
 
 class channel_session : public std::enable_shared_from_this<channel_session> {
@@ -243,11 +250,12 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
 
   /// Queues bytes on a stream, in order per stream, waiting while the output
   /// is full or the stream is not open yet; `bytes` are copied only if they
-  /// must wait. `whole_frame`: v0.1 messages travel as exactly one DATA
-  /// frame. `done` is deferred. Under the lock.
+  /// must wait, and not even then when `borrowed` (they stay valid until
+  /// `done` runs: a byte-stream write). `whole_frame`: v0.1 messages travel
+  /// as exactly one DATA frame. `done` is deferred. Under the lock.
   /// `mark`: the message names descriptors (see take_output).
   void submit(const std::shared_ptr<endpoint>& ep, std::span<const std::uint8_t> bytes, bool fin,
-              bool whole_frame, completion done, std::uint64_t mark = 0);
+              bool whole_frame, completion done, std::uint64_t mark = 0, bool borrowed = false);
   /// Encodes `value` for the channel `parent` and submits it. Under the lock.
   void send_message(const std::shared_ptr<endpoint>& parent, Value value, completion done);
   /// Sends `value` on `parent` if that completes at once with no stream to

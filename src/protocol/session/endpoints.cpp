@@ -403,7 +403,10 @@ void net_stream::async_write(std::span<const std::byte> data, io_handler done) {
     if (write_closed_) return s.defer([done] { done(errc::closed, 0); });
     auto p = reinterpret_cast<const std::uint8_t*>(data.data());
     std::size_t n = data.size();
-    s.submit(self(), {p, n}, false, false, [done, n](std::error_code ec) { done(ec, ec ? 0 : n); });
+    // The writer keeps `data` until `done`: what must wait is not copied.
+    s.submit(
+        self(), {p, n}, false, false, [done, n](std::error_code ec) { done(ec, ec ? 0 : n); }, 0,
+        true);
   });
   if (!alive) done(errc::disconnected, 0);
 }
