@@ -31,7 +31,11 @@ TEST(SessionStreamClose, BytesForAClosedEndDoNotStallTheSession) {
   std::error_code write_ec;
   for (int i = 0; i < 16 && !write_ec; ++i)
     remote.write(std::as_bytes(std::span(chunk.data(), chunk.size())), write_ec);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let it arrive
+  // Until it has left the server: then the client took it, or refused it.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pair.server->diagnose().pending_output > 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(pair.server->diagnose().pending_output, 0u) << "the server's bytes did not leave";
 
   // The session still carries other channels, also towards the client.
   auto [back_rx, back_tx] = libchan::pipe<Value>();

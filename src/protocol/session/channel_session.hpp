@@ -193,6 +193,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     std::uint64_t unconsumed = 0;    ///< the engine's count, bounded by max_unconsumed
     std::size_t unclaimed_fds = 0;   ///< descriptors received, named by no message yet
     std::size_t outgoing_fds = 0;    ///< descriptors waiting for a write
+    std::size_t pending_output = 0;  ///< bytes queued for the connection
     std::string last_error;          ///< naming the limit, when one was broken
   };
   diagnostics diagnose();
