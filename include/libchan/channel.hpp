@@ -133,6 +133,7 @@ class Receiver {
     if (impl_->try_receive(ready, ec)) return ready;
     detail::blocking_receive<T> waiter;
     impl_->start_receive(waiter, 0);
+    impl_->help_wait(waiter, std::chrono::steady_clock::time_point::max());
     waiter.wait();
     ec = waiter.error();
     return std::move(waiter.value());
@@ -151,6 +152,7 @@ class Receiver {
     if (impl_->try_receive(ready, ec)) return ready;
     detail::blocking_receive<T> waiter;
     impl_->start_receive(waiter, 0);
+    impl_->help_wait(waiter, detail::steady_deadline(deadline));
     if (!waiter.wait_until(deadline)) {
       impl_->cancel_receive(waiter);
       ec = errc::timed_out;

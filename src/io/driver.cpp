@@ -35,6 +35,7 @@ session_driver::session_driver(std::unique_ptr<connection> conn, strand ex)
       peer_address_(conn_->peer_address()),
       local_address_(conn_->local_address()),
       peer_identity_(conn_->peer_identity()),
+      inline_reads_(conn_->can_read_now()),
       rbuf_(read_size),
       read_size_(read_size) {
   ++drivers;
@@ -99,7 +100,10 @@ std::string session_driver::end_message() const {
 
 void session_driver::pump() {
   if (closed_) return;
-  if (!ended_) feed_input();
+  if (!ended_) {
+    std::lock_guard lock(read_mutex_);
+    feed_input();
+  }
   flush_output();
   if (!ended_ && session_->end_reason()) on_session_end();
   if (ended_) return maybe_finish();
@@ -211,6 +215,7 @@ void session_driver::start_write() {
 
 void session_driver::start_read() {
   if (reading_ || closed_ || eof_ || io_failed_) return;
+  std::unique_lock lock(read_mutex_);
   if (ended_) {
     rpos_ = rend_ = 0;  // only listening for the peer's end of stream now
   } else {
@@ -224,8 +229,46 @@ void session_driver::start_read() {
       if (session_->input_paused()) return;
       if (!moved) break;  // an incomplete frame: read the rest of it
     }
-    if (session_->end_reason()) return pump();  // that input ended the session
+    if (session_->end_reason()) {
+      lock.unlock();
+      return pump();  // that input ended the session
+    }
   }
+  if (inline_reads_ && pollers_ > 0) {
+    // A waiting thread reads now; it hands reading back when it stops.
+    parked_ = true;
+    return;
+  }
+  reading_ = true;
+  if (inline_reads_) {
+    // Read what is there; wait only if nothing is. Either way the bytes are
+    // read under read_mutex_, in order with those a waiting thread reads.
+    std::error_code ec;
+    const auto outcome = read_available(ec);
+    lock.unlock();
+    if (outcome == read_outcome::nothing) {
+      conn_->async_wait_readable(
+          [self = shared_from_this()](std::error_code e) { self->on_readable(e); });
+    } else {
+      // Like Asio's read that finds bytes waiting: completed through the
+      // strand, not inside this call.
+      boost::asio::post(strand_, [self = shared_from_this(), outcome, ec] {
+        self->reading_ = false;
+        self->after_read(outcome, ec);
+      });
+    }
+    return;
+  }
+  make_room();
+  asked_ = rbuf_.size() - rend_;
+  auto buffer = boost::asio::buffer(rbuf_.data() + rend_, asked_);
+  lock.unlock();
+  conn_->async_read_some(buffer, [self = shared_from_this()](std::error_code ec, std::size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+void session_driver::make_room() {
   // What is left is the start of a frame: keep it in front, read behind it.
   if (rpos_ > 0) {
     std::copy(rbuf_.begin() + static_cast<std::ptrdiff_t>(rpos_),
@@ -239,42 +282,147 @@ void session_driver::start_read() {
     if (shrink) rbuf_.shrink_to_fit();
   }
   if (rbuf_.size() - rend_ < read_size_ / 4) rbuf_.resize(rend_ + read_size_);
-  reading_ = true;
+}
+
+void session_driver::note_read(std::size_t n) {
+  rend_ += n;
+  // A full read: more is waiting, read more at once. A short one: the
+  // stream has calmed down, give memory back step by step.
+  if (n == asked_)
+    read_size_ = std::min(read_size_ * 2, max_read_size);
+  else if (n < asked_ / 8)
+    read_size_ = std::max(read_size_ / 2, read_size);
+}
+
+session_driver::read_outcome session_driver::read_available(std::error_code& ec) {
+  if (deferred_end_) {
+    ec = *std::exchange(deferred_end_, std::nullopt);
+    return read_outcome::end;
+  }
+  make_room();
   asked_ = rbuf_.size() - rend_;
-  auto buffer = boost::asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_);
-  auto done = [self = shared_from_this()](std::error_code ec, std::size_t n) {
-    self->on_read(ec, n);
-  };
-  if (pass_fds_)
-    conn_->async_read_some_with_descriptors(buffer, rfds_, std::move(done));
-  else
-    conn_->async_read_some(buffer, std::move(done));
+  const std::size_t n =
+      conn_->read_now(boost::asio::buffer(rbuf_.data() + rend_, asked_), rfds_, ec);
+  // Descriptors come with the first bytes that name them, or earlier. A
+  // session that does not pass them closes any that come.
+  if (!rfds_.empty() && pass_fds_ && !read_stop_)
+    call([&] { session_->receive_descriptors(rfds_); });
+  rfds_.clear();
+  if (ec == std::errc::operation_would_block) {
+    ec.clear();
+    return read_outcome::nothing;
+  }
+  if (ec || n == 0) return read_outcome::end;
+  if (!read_stop_) note_read(n);  // else only listening for the end
+  return read_outcome::bytes;
+}
+
+void session_driver::on_readable(std::error_code ec) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) return after_read(read_outcome::end, ec);
+  pump();  // start_read() reads what came
 }
 
 void session_driver::on_read(std::error_code ec, std::size_t n) {
   reading_ = false;
-  // Descriptors come with the first bytes that name them, or earlier.
-  if (!rfds_.empty() && !closed_ && !ended_) call([&] { session_->receive_descriptors(rfds_); });
-  rfds_.clear();
   if (closed_) return;
-  if (ec || n == 0) {
+  if (ec || n == 0) return after_read(read_outcome::end, ec);
+  if (!ended_) {
+    std::lock_guard lock(read_mutex_);
+    note_read(n);
+  }
+  pump();
+}
+
+void session_driver::after_read(read_outcome outcome, std::error_code ec) {
+  if (closed_) return;
+  if (outcome == read_outcome::end) {
     if (ec) {
       io_failed_ = true;
       std::lock_guard lock(io_error_mutex_);
       io_error_ = ec.message();
     }
     eof_ = true;
+    {
+      std::lock_guard lock(read_mutex_);
+      read_stop_ = true;
+    }
     if (!ended_) call([&] { session_->feed_eof(); });
-  } else if (!ended_) {
-    rend_ += n;
-    // A full read: more is waiting, read more at once. A short one: the
-    // stream has calmed down, give memory back step by step.
-    if (n == asked_)
-      read_size_ = std::min(read_size_ * 2, max_read_size);
-    else if (n < asked_ / 8)
-      read_size_ = std::max(read_size_ / 2, read_size);
   }
   pump();
+}
+
+void session_driver::read_while_waiting(const wait_target& w, steady_time deadline) {
+  if (!inline_reads_ || in_call == this) return;
+  {
+    std::lock_guard lock(read_mutex_);
+    // One thread reads at a time; the others sleep as usual.
+    if (read_stop_ || pollers_ > 0) return;
+    ++pollers_;  // the io thread stops reading at its next start_read()
+  }
+  // Hands reading back to the io thread if it parked meanwhile, and lets a
+  // close_now() that waits for this thread go on.
+  struct leave {
+    session_driver& d;
+    ~leave() {
+      bool unpark = false;
+      {
+        std::lock_guard lock(d.read_mutex_);
+        --d.pollers_;
+        if (d.read_stop_) d.pollers_gone_.notify_all();
+        unpark = std::exchange(d.parked_, false);
+      }
+      if (unpark) d.on_activity();
+    }
+  } guard{*this};
+  // What the answer depends on goes out first (a request sent just before a
+  // wait on a return channel, which flush_before_wait does not see).
+  flush_now();
+  const auto until = std::min(deadline, std::chrono::steady_clock::now() + inline_read_window);
+  bool first = true;
+  while (!w.ready()) {
+    if (!first) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= until) return;
+      if (!conn_->poll_readable(std::chrono::ceil<std::chrono::milliseconds>(until - now))) return;
+    }
+    bool fed = false, ended = false, paused = false;
+    {
+      std::lock_guard lock(read_mutex_);
+      if (read_stop_ || deferred_end_) return;
+      // Input the io thread read before this thread came, first; the io
+      // thread reads no more until this thread leaves.
+      if (rpos_ < rend_) fed = feed_input() > 0;
+      if (rpos_ < rend_ && session_->input_paused()) {
+        paused = true;  // until the application takes some: the io thread resumes then
+      } else if (!first || !fed) {
+        std::error_code ec;
+        switch (read_available(ec)) {
+          case read_outcome::nothing:
+            break;
+          case read_outcome::end:
+            deferred_end_ = ec;  // for the strand to meet, as its own read would have
+            ended = true;
+            break;
+          case read_outcome::bytes:
+            fed = feed_input() > 0 || fed;
+            break;
+        }
+      }
+    }
+    first = false;
+    if (fed) after_inline_feed();
+    if (ended || paused) return;  // the leaving guard wakes the io thread
+  }
+}
+
+void session_driver::after_inline_feed() {
+  // The io thread did not hear of our calls (in_call), so this thread does
+  // what it would have: write the output the input caused (window updates,
+  // replies to SYN_STREAM), and hand over an end.
+  flush_now();
+  if (session_->end_reason()) on_activity();
 }
 
 void session_driver::on_write(std::error_code ec) {
@@ -322,7 +470,11 @@ void session_driver::arm_keepalive() {
 
 void session_driver::on_session_end() {
   ended_ = true;
-  rpos_ = rend_ = 0;  // input the session held back is moot now
+  {
+    std::lock_guard lock(read_mutex_);
+    read_stop_ = true;
+    rpos_ = rend_ = 0;  // input the session held back is moot now
+  }
   auto reason = session_->end_reason();
   for (auto& fn : std::exchange(end_callbacks_, {})) fn(reason);
   // Bound the goodbye: a peer that neither reads nor closes must not keep
@@ -362,6 +514,16 @@ void session_driver::close_now() {
     // flush_now() must not write to a descriptor that may be reused.
     std::lock_guard lock(write_mutex_);
     no_more_writes_ = true;
+  }
+  {
+    // A thread reading inline must be out of the socket before it closes
+    // (its number may be reused at once).
+    std::unique_lock lock(read_mutex_);
+    read_stop_ = true;
+    if (pollers_ > 0) {
+      conn_->wake_pollers();
+      pollers_gone_.wait(lock, [&] { return pollers_ == 0; });
+    }
   }
   closed_ = true;
   ++timer_gen_;

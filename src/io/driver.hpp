@@ -13,9 +13,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,12 @@ class session_driver final : public session::driver_hooks,
   /// How long close() waits for data that waits for the peer's window,
   /// when keepalive_timeout does not say.
   static constexpr std::chrono::milliseconds default_close_flush{5000};
+  /// How long a waiting thread reads the connection itself before it
+  /// sleeps and leaves reading to the io thread: long enough for an answer
+  /// on a local network, short enough that a thread that waits long costs
+  /// one extra wake-up, and that a wait completed by something else than
+  /// input (a local close) is noticed soon.
+  static constexpr std::chrono::milliseconds inline_read_window{20};
 
   /// Starts driving `conn`, which must be bound to `ex`.
   static std::shared_ptr<session_driver> start(std::unique_ptr<connection> conn, strand ex,
@@ -47,6 +55,11 @@ class session_driver final : public session::driver_hooks,
   /// thread when the connection can and no write is under way (see
   /// driver_hooks::flush_now).
   void flush_now() override;
+  /// Any thread, no lock held: reads and feeds input from the calling
+  /// thread until `w` is ready, for up to inline_read_window (see
+  /// driver_hooks::read_while_waiting), when the connection can and no
+  /// other thread does so already.
+  void read_while_waiting(const wait_target& w, steady_time deadline) override;
   /// Any thread: closes the session gracefully (data send accepted, then
   /// FIN on our channels, then GOAWAY, within keepalive_timeout), then the
   /// connection.
@@ -66,7 +79,16 @@ class session_driver final : public session::driver_hooks,
   session_driver(std::unique_ptr<connection> conn, strand ex);  // use start()
 
  private:
-  // Everything below runs on the strand.
+  // Everything below runs on the strand, but for read_available(),
+  // make_room() and feed_input(), which run under read_mutex_ on any thread.
+  enum class read_outcome { bytes, nothing, end };
+  /// Reads what the connection holds into rbuf_ (connections that can read
+  /// now); an end an inline reader met comes first.
+  read_outcome read_available(std::error_code& ec);
+  /// Keeps unread input in front of rbuf_ and room behind it.
+  void make_room();
+  /// Counts `n` bytes read behind rend_, adapting the next read's size.
+  void note_read(std::size_t n);
   void pump();
   std::size_t feed_input();  // bytes the session took
   void flush_output();
@@ -79,6 +101,11 @@ class session_driver final : public session::driver_hooks,
   void start_write();
   void start_read();
   void on_read(std::error_code ec, std::size_t n);
+  void on_readable(std::error_code ec);
+  void after_read(read_outcome outcome, std::error_code ec);
+  // After a thread fed input it read itself: writes what that caused and
+  // tells the io thread of an end.
+  void after_inline_feed();
   void on_write(std::error_code ec);
   void arm_keepalive();
   void on_session_end();
@@ -98,10 +125,22 @@ class session_driver final : public session::driver_hooks,
   mutable std::mutex io_error_mutex_;
   std::string io_error_;  // the connection's error, for end_message()
 
+  // Reading: on the strand, and (connections that can read now) on a
+  // thread waiting for input (read_while_waiting). read_mutex_ keeps the
+  // bytes in order: a read and the feeding of what it brought happen under
+  // it, and so does everything about rbuf_. Taken before write_mutex_ and
+  // the session's lock, never after.
+  const bool inline_reads_;
+  std::mutex read_mutex_;
+  std::condition_variable pollers_gone_;
+  int pollers_ = 0;                              // threads in read_while_waiting
+  bool parked_ = false;                          // the io thread stopped reading for them
+  bool read_stop_ = false;                       // ended, closed or at the end of input
+  std::optional<std::error_code> deferred_end_;  // met by an inline read, for the strand
   std::vector<std::uint8_t> rbuf_;
   std::size_t rpos_ = 0, rend_ = 0;  // input read, not yet taken by the session
-  std::size_t read_size_;            // bytes asked of a read; see on_read
-  std::size_t asked_ = 0;            // by the read under way
+  std::size_t read_size_;            // bytes asked of a read; see note_read
+  std::size_t asked_ = 0;            // by the last read
   // The write in flight: the session's output chunks, moved out, not
   // copied (one chunk when it carries descriptors; see take_write).
   std::vector<std::vector<std::uint8_t>> wchunks_;

@@ -1,14 +1,15 @@
 // The io layer's view of a network, NNG-style: a connection is a connected
 // byte stream, a listener produces connections, and a transport makes both
-// for one URL scheme. TLS and WebSocket will be connections that wrap other
-// connections, so everything a session needs goes through this interface.
+// for one URL scheme. Everything a session needs goes through this
+// interface.
 //
 // Threads and ownership, for every implementation:
 // - A connection, listener or dial is bound to the executor it was made with
 //   (a strand of the session or listener). Its functions are called only
-//   from that executor, one read and one write at a time at most, and its
-//   completion handlers run through that executor, never inside the call
-//   that started the operation.
+//   from that executor (but for write_now, read_now and poll_readable, which
+//   any thread may call as they say), one read and one write at a time at
+//   most, and its completion handlers run through that executor, never
+//   inside the call that started the operation.
 // - Buffers passed to an operation belong to the caller and must stay valid
 //   until its handler runs. Handlers are moved in and called exactly once,
 //   also after close() (with an error such as operation_aborted).
@@ -101,12 +102,28 @@ class connection {
     boost::asio::post(get_executor(),
                       [done = std::move(done)] { done(make_error_code(errc::not_supported), 0); });
   }
-  /// As async_read_some, appending the descriptors that came with the bytes
-  /// to `fds`, which the caller owns and keeps valid until `done`.
-  virtual void async_read_some_with_descriptors(boost::asio::mutable_buffer buffer,
-                                                std::vector<Fd>& /*fds*/, io_handler done) {
-    async_read_some(buffer, std::move(done));
+
+  /// Reading from any thread, for plain sockets (tcp, unix). read_now takes
+  /// what the socket holds without waiting, appending descriptors that came
+  /// with it to `fds`: the bytes read, 0 with no error at end of stream,
+  /// operation_would_block when nothing is there. The caller keeps reads
+  /// one at a time and in order, and close() away from them. The io thread
+  /// waits with async_wait_readable (completes once the socket is readable
+  /// or failed; reads nothing), any other thread with poll_readable (blocks
+  /// up to `timeout`; false on time-out). wake_pollers ends every
+  /// poll_readable at once; close() should follow.
+  virtual bool can_read_now() const { return false; }
+  virtual std::size_t read_now(boost::asio::mutable_buffer /*buffer*/, std::vector<Fd>& /*fds*/,
+                               std::error_code& ec) {
+    ec = make_error_code(errc::not_supported);
+    return 0;
   }
+  virtual void async_wait_readable(std::function<void(std::error_code)> done) {
+    boost::asio::post(get_executor(),
+                      [done = std::move(done)] { done(make_error_code(errc::not_supported)); });
+  }
+  virtual bool poll_readable(std::chrono::milliseconds /*timeout*/) { return true; }
+  virtual void wake_pollers() noexcept {}
 
   /// Listening side only: completes what the protocol needs before session
   /// bytes flow (a TLS or WebSocket handshake), by `deadline` at the latest.

@@ -11,6 +11,7 @@
 #include "io/errors.hpp"
 #include "io/transport.hpp"
 #include "platform/fd_passing.hpp"
+#include "platform/socket_wait.hpp"
 
 namespace libchan::detail::io {
 
@@ -60,6 +61,26 @@ class socket_connection : public connection {
     if (ec == std::errc::operation_would_block) ec.clear();  // no room: nothing taken
     return n;
   }
+
+  bool can_read_now() const override { return true; }
+
+  std::size_t read_now(boost::asio::mutable_buffer buffer, std::vector<Fd>& fds,
+                       std::error_code& ec) override {
+    std::span<std::byte> bytes(static_cast<std::byte*>(buffer.data()), buffer.size());
+    return platform::receive_with_descriptors(socket_.native_handle(), bytes, fds, ec);
+  }
+
+  void async_wait_readable(std::function<void(std::error_code)> done) override {
+    socket_.async_wait(
+        socket_type::wait_read,
+        [done = std::move(done)](const boost::system::error_code& ec) { done(to_std(ec)); });
+  }
+
+  bool poll_readable(std::chrono::milliseconds timeout) override {
+    return platform::wait_readable(socket_.native_handle(), timeout);
+  }
+
+  void wake_pollers() noexcept override { platform::shut_down(socket_.native_handle()); }
 
   void async_shutdown(std::function<void(std::error_code)> done) override {
     boost::system::error_code ec;

@@ -1,7 +1,7 @@
 // A Unix stream socket connection that also passes descriptors (SCM_RIGHTS).
 // Asio has no sendmsg/recvmsg with ancillary data: the system calls are the
 // platform layer's, run non-blocking when Asio's reactor says the socket is
-// ready.
+// ready. Reads, descriptors included, are socket_connection's read_now.
 #pragma once
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -25,14 +25,6 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
     out_fds_.assign(fds.begin(), fds.end());
     write_done_ = std::move(done);
     send_first(true);
-  }
-
-  void async_read_some_with_descriptors(boost::asio::mutable_buffer buffer, std::vector<Fd>& fds,
-                                        io_handler done) override {
-    in_ = buffer;
-    in_fds_ = &fds;
-    read_done_ = std::move(done);
-    receive(true);
   }
 
  private:
@@ -76,31 +68,6 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
       done(ec, n);
   }
 
-  void receive(bool initiating) {
-    std::error_code ec;
-    std::span<std::byte> buffer(static_cast<std::byte*>(in_.data()), in_.size());
-    std::size_t n =
-        platform::receive_with_descriptors(socket().native_handle(), buffer, *in_fds_, ec);
-    if (ec == std::errc::operation_would_block) {
-      socket().async_wait(socket_type::wait_read, [this, done = std::move(read_done_)](
-                                                      const boost::system::error_code& e) mutable {
-        read_done_ = std::move(done);
-        if (e) return complete_read(to_std(e), 0, false);
-        receive(false);
-      });
-      return;
-    }
-    complete_read(ec, n, initiating);
-  }
-
-  void complete_read(std::error_code ec, std::size_t n, bool initiating) {
-    auto done = std::move(read_done_);
-    if (initiating)
-      boost::asio::post(get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
-    else
-      done(ec, n);
-  }
-
   // Drops the first `n` bytes of a gathered buffer sequence.
   static void skip(std::vector<boost::asio::const_buffer>& buffers, std::size_t n) {
     std::size_t whole = 0;
@@ -113,9 +80,6 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
   std::vector<int> out_fds_;
   std::size_t sent_ = 0;
   io_handler write_done_;
-  boost::asio::mutable_buffer in_;
-  std::vector<Fd>* in_fds_ = nullptr;
-  io_handler read_done_;
 };
 
 }  // namespace libchan::detail::io

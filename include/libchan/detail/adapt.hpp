@@ -34,6 +34,7 @@ class value_to_typed_sender final : public sender_impl<Value> {
     value = libchan::to_value(std::move(typed));  // untouched: as it was
     return false;
   }
+  void fed_by(std::weak_ptr<wait_helper> source) override { inner_->fed_by(std::move(source)); }
   void close_send() noexcept override { inner_->close_send(); }
   void fail_send(std::error_code ec) noexcept override { inner_->fail_send(ec); }
   const std::shared_ptr<sender_impl<T>>& inner() const noexcept { return inner_; }
@@ -63,6 +64,7 @@ class typed_to_value_sender final : public sender_impl<T> {
     ec = back;  // not expected: a value to_value made converts back
     return true;
   }
+  void fed_by(std::weak_ptr<wait_helper> source) override { inner_->fed_by(std::move(source)); }
   void close_send() noexcept override { inner_->close_send(); }
   void fail_send(std::error_code ec) noexcept override { inner_->fail_send(ec); }
   const std::shared_ptr<sender_impl<Value>>& inner() const noexcept { return inner_; }
@@ -149,6 +151,9 @@ class converting_receiver final : public receiver_impl<To> {
     for (auto& g : gone) inner_->cancel_receive(g);
   }
 
+  void help_wait(const wait_target& w, std::chrono::steady_clock::time_point deadline) override {
+    inner_->help_wait(w, deadline);
+  }
   void cancel_all() override { inner_->cancel_all(); }
   void close_receive() noexcept override { inner_->close_receive(); }
   const std::shared_ptr<receiver_impl<From>>& inner() const noexcept { return inner_; }

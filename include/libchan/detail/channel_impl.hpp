@@ -2,9 +2,12 @@
 // network sessions implement them; the public handles only forward.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 
 namespace libchan::detail {
 
@@ -36,9 +39,50 @@ class send_waiter {
   ~send_waiter() = default;
 };
 
+/// A deadline of any clock as a point of the steady clock.
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point steady_deadline(
+    std::chrono::time_point<Clock, Duration> deadline) {
+  using steady = std::chrono::steady_clock;
+  if constexpr (std::is_same_v<Clock, steady>) {
+    return std::chrono::time_point_cast<steady::duration>(deadline);
+  } else {
+    return steady::now() + std::chrono::duration_cast<steady::duration>(deadline - Clock::now());
+  }
+}
+
+/// What a blocking call sleeps on, as seen by a channel that can help it
+/// along (receiver_impl::help_wait).
+class wait_target {
+ public:
+  /// True once the wait is over; any thread.
+  virtual bool ready() const noexcept = 0;
+
+ protected:
+  ~wait_target() = default;
+};
+
+/// What can do a blocking wait's work on the waiting thread; the part of
+/// receiver_impl that does not depend on its type.
+class wait_helper {
+ public:
+  /// A blocking receive registered a waiter and is about to sleep until
+  /// `w` is ready: the channel may first do, on the calling thread, the
+  /// work that would complete it elsewhere (a network session reads its
+  /// connection instead of waking an io thread that would). Returns when
+  /// `w` is ready, when `deadline` passed or when it has nothing to do; the
+  /// caller then sleeps as usual. Never completes anything but through the
+  /// usual path.
+  virtual void help_wait(const wait_target& /*w*/,
+                         std::chrono::steady_clock::time_point /*deadline*/) {}
+
+ protected:
+  ~wait_helper() = default;
+};
+
 /// The receiving side of one channel.
 template <class T>
-class receiver_impl {
+class receiver_impl : public wait_helper {
  public:
   virtual ~receiver_impl() = default;
 
@@ -77,6 +121,11 @@ class sender_impl {
   /// Hands `value` over; completes `w` once the channel accepted it (or
   /// failed). May complete before returning.
   virtual void start_send(T&& value, send_waiter& w) = 0;
+
+  /// A forwarder moves every message of `source` into this channel: a
+  /// receiver of this channel that waits may let `source` help
+  /// (wait_helper::help_wait), since only `source` can bring it anything.
+  virtual void fed_by(std::weak_ptr<wait_helper> /*source*/) {}
 
   /// Hands `value` over if that needs no waiting: returns true and sets
   /// `ec` (the value is consumed); returns false leaving `value` untouched.

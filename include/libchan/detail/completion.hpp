@@ -144,6 +144,9 @@ class blocking_signal {
     await_release();
   }
 
+  /// True once notified; any thread.
+  bool ready() const noexcept { return state_.load(std::memory_order_acquire) != pending; }
+
   /// False if the deadline passed first.
   template <class Clock, class Duration>
   bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
@@ -197,8 +200,10 @@ class blocking_signal {
 
 /// A receive waiter for blocking calls; lives on the caller's stack.
 template <class T>
-class blocking_receive final : public receive_waiter<T> {
+class blocking_receive final : public receive_waiter<T>, public wait_target {
  public:
+  bool ready() const noexcept override { return signal_.ready(); }
+
   bool claim() noexcept override {
     int expected = waiter_idle;
     return state_.compare_exchange_strong(expected, waiter_claimed, std::memory_order_acq_rel);

@@ -41,6 +41,7 @@ class channel_forwarder final : public receive_waiter<T>, public send_waiter {
  public:
   static void start(std::shared_ptr<receiver_impl<T>> from, std::shared_ptr<sender_impl<T>> to,
                     std::function<void(std::error_code)> done = {}) {
+    to->fed_by(from);
     std::shared_ptr<channel_forwarder> self(
         new channel_forwarder(std::move(from), std::move(to), std::move(done)));
     self->keep_ = self;
@@ -126,13 +127,14 @@ class byte_pump : public std::enable_shared_from_this<byte_pump> {
     if (reading_) {
       reading_ = false;
       if (ec_ || n_ == 0) return finish();
-      return to_->async_write(std::span(buffer_.data(), n_),
-                              [self](std::error_code ec, std::size_t) { self->resume(self, ec, 1); });
+      return to_->async_write(
+          std::span(buffer_.data(), n_),
+          [self](std::error_code ec, std::size_t) { self->resume(self, ec, 1); });
     }
     if (ec_) return finish();
     reading_ = true;
-    from_->async_read_some(buffer_,
-                           [self](std::error_code ec, std::size_t n) { self->resume(self, ec, n); });
+    from_->async_read_some(
+        buffer_, [self](std::error_code ec, std::size_t n) { self->resume(self, ec, n); });
   }
 
   void resume(const std::shared_ptr<byte_pump>& self, std::error_code ec, std::size_t n) {

@@ -37,8 +37,7 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
       lock.unlock();
       // Receiving after our own close is a usage error; after the sender's
       // close it is the normal end of the channel (or the sender's failure).
-      w.complete(index, recv_closed_ ? std::error_code(errc::closed) : send_error_,
-                 std::nullopt);
+      w.complete(index, recv_closed_ ? std::error_code(errc::closed) : send_error_, std::nullopt);
       return;
     }
     receivers_.push_back({&w, index});
@@ -60,6 +59,22 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
       return true;
     }
     return false;
+  }
+
+  // A pipe that a session forwards into fills only from that session: let
+  // it read on this thread (a reply on a return channel).
+  void help_wait(const wait_target& w, std::chrono::steady_clock::time_point deadline) override {
+    std::shared_ptr<wait_helper> source;
+    {
+      std::lock_guard lock(mutex_);
+      source = source_.lock();
+    }
+    if (source) source->help_wait(w, deadline);
+  }
+
+  void fed_by(std::weak_ptr<wait_helper> source) override {
+    std::lock_guard lock(mutex_);
+    source_ = std::move(source);
   }
 
   void cancel_receive(receive_waiter<T>& w) noexcept override {
@@ -187,6 +202,7 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
   }
 
   std::mutex mutex_;
+  std::weak_ptr<wait_helper> source_;  // the channel a forwarder brings messages from
   const std::size_t capacity_;
   std::deque<T> queue_;
   std::deque<pending_send> senders_;

@@ -65,6 +65,11 @@ class driver_hooks {
   /// pending output from that thread now rather than after the io thread
   /// woke up (a request goes out before its sender sleeps on the reply).
   virtual void flush_now() {}
+  /// A thread is about to sleep until `w` is ready, which input will make
+  /// it: if the connection allows, read and feed input from that thread
+  /// until then (or until `deadline`, or for a while) rather than waking an
+  /// io thread that would wake this one.
+  virtual void read_while_waiting(const wait_target& /*w*/, engine::steady_time /*deadline*/) {}
 };
 
 class endpoint;
@@ -222,6 +227,13 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   void flush_before_wait() {
     if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
     if (auto hooks = hooks_.lock()) hooks->flush_now();
+  }
+  /// Before a thread sleeps until `w` is ready, which only input can make
+  /// it: lets the driver read from that thread meanwhile
+  /// (driver_hooks::read_while_waiting). Not under the lock.
+  void read_before_wait(const wait_target& w, engine::steady_time deadline) {
+    if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
+    if (auto hooks = hooks_.lock()) hooks->read_while_waiting(w, deadline);
   }
   /// Runs deferred work and tells the driver; call after releasing the lock.
   void after_unlock();

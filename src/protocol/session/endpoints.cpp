@@ -192,6 +192,13 @@ void inbound_channel::start_receive(receive_waiter<Value>& w, std::size_t index)
   }
 }
 
+void inbound_channel::help_wait(const wait_target& w,
+                                std::chrono::steady_clock::time_point deadline) {
+  // Input is what usually completes a receive: the driver may read it on
+  // this thread.
+  if (auto s = session_.lock()) s->read_before_wait(w, deadline);
+}
+
 bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec) {
   bool ready = false;
   bool alive = with_session(

@@ -97,6 +97,7 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
 
   void start_receive(receive_waiter<Value>& w, std::size_t index) override;
   bool try_receive(std::optional<Value>& out, std::error_code& ec) override;
+  void help_wait(const wait_target& w, std::chrono::steady_clock::time_point deadline) override;
   void cancel_receive(receive_waiter<Value>& w) noexcept override;
   void cancel_all() override;
   void close_receive() noexcept override;
