@@ -7,13 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <optional>
 #include <random>
 #include <thread>
 
 #include "io/diagnostics.hpp"
+#include "net/client_io_stopped.hpp"
 #include "net/net_support.hpp"
 
 namespace {
@@ -34,59 +33,11 @@ std::optional<Value> receive_patiently(libchan::Receiver<Value>& rx, std::chrono
   return std::nullopt;
 }
 
-// A client whose session runs on its own io_context, which runs only while
-// a channel each way is set up and then stops: from then on, only a thread
-// of the client's that waits can read (or write) for it.
-struct client_io_stopped {
-  explicit client_io_stopped(const std::string& url) : listener(libchan::listen(url)) {
-    libchan::SessionOptions client_opts;
-    client_opts.io_context = &client_io;
-    auto busy = boost::asio::make_work_guard(client_io);
-    std::thread runner([&] { client_io.run(); });
-    std::error_code ec;
-    client = libchan::dial(listener.local_address(), client_opts);
-    server = listener.accept_for(10s, ec);
-    EXPECT_TRUE(server) << ec.message();
-    request_tx = client->open_sender();
-    request_rx = server.accept_receiver_for(10s, ec);
-    reply_tx = server.open_sender();
-    reply_rx = client->accept_receiver_for(10s, ec);
-    EXPECT_TRUE(request_rx && reply_rx) << ec.message();
-    // One message each way: every stream is open at both ends.
-    request_tx.send(libchan::make_map("n", 0));
-    EXPECT_TRUE(request_rx.receive_for(10s));
-    reply_tx.send(libchan::make_map("n", 0));
-    EXPECT_TRUE(reply_rx.receive_for(10s));
-    busy.reset();
-    client_io.stop();
-    runner.join();
-    // Completions already due run here; then nobody runs the client's io.
-    client_io.restart();
-    while (client_io.poll() > 0) {
-    }
-  }
-
-  ~client_io_stopped() {
-    client->close();
-    server.close();
-    listener.close();
-    // With its io_context gone, the client's session must end all the same.
-    client.reset();
-  }
-
-  boost::asio::io_context client_io;  // outlives the client's session
-  libchan::Listener listener;
-  std::optional<libchan::Session> client;
-  libchan::Session server;
-  libchan::Sender<Value> request_tx, reply_tx;
-  libchan::Receiver<Value> request_rx, reply_rx;
-};
-
 // With the client's io stopped, the server answers; the answer carries a
 // descriptor over unix (the write end of a pipe) and a channel the server
 // opened, on which a second answer follows.
 void answers_arrive_with_client_io_stopped(const std::string& url, bool with_fd) {
-  client_io_stopped setup(url);
+  net_test::client_io_stopped setup(url);
   if (::testing::Test::HasFailure()) return;
   auto& reply_tx = setup.reply_tx;
   auto& reply_rx = setup.reply_rx;
@@ -130,7 +81,7 @@ void answers_arrive_with_client_io_stopped(const std::string& url, bool with_fd)
 // A request carries a return channel, the client's end of a local pipe: the
 // thread that waits on that pipe writes the request and reads the reply.
 void return_channel_is_read_by_its_waiting_thread(const std::string& url) {
-  client_io_stopped setup(url);
+  net_test::client_io_stopped setup(url);
   if (::testing::Test::HasFailure()) return;
   std::thread server([&] {
     std::error_code ec;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "io/diagnostics.hpp"
+#include "net/client_io_stopped.hpp"
 #include "net/net_support.hpp"
 #include "support/tls_options.hpp"
 
@@ -24,42 +25,15 @@ using libchan::Value;
 // Over unix://, the request carries a descriptor too (the write end of a
 // pipe), which goes with the bytes.
 void exchange_with_client_io_stopped(const std::string& url, bool with_fd,
-                                     libchan::SessionOptions client_opts,
+                                     const libchan::SessionOptions& client_opts,
                                      const libchan::SessionOptions& server_opts) {
-  boost::asio::io_context client_io;
-  client_opts.io_context = &client_io;
-  auto listener = libchan::listen(url, server_opts);
-  std::optional<libchan::Session> client;
-  libchan::Session server;
-  libchan::Sender<Value> request_tx, reply_tx;
-  libchan::Receiver<Value> request_rx, reply_rx;
-  {
-    auto busy = boost::asio::make_work_guard(client_io);
-    std::thread runner([&] { client_io.run(); });
-    std::error_code ec;
-    client = libchan::dial(listener.local_address(), client_opts);
-    server = listener.accept_for(10s, ec);
-    EXPECT_TRUE(server) << ec.message();
-    request_tx = client->open_sender();
-    request_rx = server.accept_receiver_for(10s, ec);
-    reply_tx = server.open_sender();
-    reply_rx = client->accept_receiver_for(10s, ec);
-    EXPECT_TRUE(request_rx && reply_rx) << ec.message();
-    // One message each way: every stream is open at both ends.
-    request_tx.send(libchan::make_map("n", 0));
-    EXPECT_TRUE(request_rx.receive_for(10s));
-    reply_tx.send(libchan::make_map("n", 0));
-    EXPECT_TRUE(reply_rx.receive_for(10s));
-    busy.reset();
-    client_io.stop();
-    runner.join();
-  }
+  net_test::client_io_stopped setup(url, client_opts, server_opts);
   if (::testing::Test::HasFailure()) return;
-  // Completions already due (the last write's) run here, then nobody runs
-  // the client's io.
-  client_io.restart();
-  while (client_io.poll() > 0) {
-  }
+  auto& client_io = setup.client_io;
+  auto& request_tx = setup.request_tx;
+  auto& request_rx = setup.request_rx;
+  auto& reply_tx = setup.reply_tx;
+  auto& reply_rx = setup.reply_rx;
 
   auto request_message = libchan::make_map("n", 1);
   int pipe_ends[2] = {-1, -1};
@@ -94,10 +68,6 @@ void exchange_with_client_io_stopped(const std::string& url, bool with_fd,
   if (answer) {
     EXPECT_EQ(answer->find("n")->as_int(), 2);
   }
-  client->close();
-  server.close();
-  listener.close();
-  client.reset();
   busy.reset();
   client_io.stop();
   runner.join();
