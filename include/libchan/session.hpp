@@ -58,6 +58,10 @@ struct SessionLimits {
   std::size_t max_concurrent_streams = 10000;
   /// Bytes received and not yet taken by the application, all streams
   /// together; past it the session stops reading from the connection.
+  /// (The first message of a channel, while incomplete, hands its window
+  /// back as it arrives, so that one larger than initial_window can finish;
+  /// all channels may hold the larger of this and codec.max_message_size in
+  /// such messages, past which the channel is reset.)
   std::size_t max_unconsumed = 8u << 20;
   /// Receive window per stream announced to the peer.
   std::uint32_t initial_window = 1u << 20;

@@ -5,7 +5,8 @@
 //   std::pair<libchan::Sender<libchan::Value>, libchan::Receiver<libchan::Value>> channel();
 // returning the two ends of a fresh top-level channel ("client" sends,
 // "server" receives) — and `static constexpr bool no_time_type = true;` if
-// its wire cannot carry times — and instantiates the suite:
+// its wire cannot carry times, `one_frame_per_message` if it sends each
+// message as one DATA frame (dialect v0.1) — and instantiates the suite:
 //   namespace conformance { INSTANTIATE_TYPED_TEST_SUITE_P(Name, Conformance, Fixture); }
 #pragma once
 
@@ -267,7 +268,8 @@ TYPED_TEST_P(Conformance, ReceiveTimesOutThenStillWorks) {
 TYPED_TEST_P(Conformance, CancelledAsyncReceiveLosesNothing) {
   auto [tx, rx] = this->channel();
   std::promise<std::error_code> result;
-  rx.async_receive([&](std::error_code ec, std::optional<libchan::Value>) { result.set_value(ec); });
+  rx.async_receive(
+      [&](std::error_code ec, std::optional<libchan::Value>) { result.set_value(ec); });
   rx.cancel();
   EXPECT_EQ(result.get_future().get(), libchan::errc::cancelled);
   tx.send(libchan::make_map("Seq", 9));
@@ -294,15 +296,50 @@ TYPED_TEST_P(Conformance, ManyThreadsSendOnOneChannel) {
   for (auto& s : senders) s.join();
 }
 
-REGISTER_TYPED_TEST_SUITE_P(Conformance, StructRoundTrip, SenderInsideRequestCarriesTheReply,
-                            OneMessageCarriesSenderReceiverAndStream,
-                            ReceiverReceivedThroughAReceivedChannel,
-                            ReceivedSenderSendsBackANewSender,
-                            ChannelInADynamicFieldIgnoredWithoutDeadlock,
-                            BytesWrittenBeforeTheMessageStillArrive,
-                            CopyForwardsEverythingAndCounts,
-                            AfterCloseEveryMessageInOrderThenTheEnd,
-                            SelectTakesFromTheReadyChannelOnly, ReceiveTimesOutThenStillWorks,
-                            CancelledAsyncReceiveLosesNothing, ManyThreadsSendOnOneChannel);
+TYPED_TEST_P(Conformance, MessagesLargerThanAWindowArrive) {
+  // 3 MiB: three times a session's default receive window, so the receiver
+  // must hand the window back before the message is whole. Two of them, one
+  // behind the other, and a small one after.
+  auto [tx, rx] = this->channel();
+  std::vector<std::uint8_t> bytes(3u << 20);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 31 + 7);
+  if constexpr (requires { TypeParam::one_frame_per_message; }) {
+    // Dialect v0.1 sends each message as one DATA frame, which must fit the
+    // peer's window: a larger one fails at once, clearly, and the channel
+    // goes on.
+    std::error_code ec;
+    tx.send(libchan::make_map("N", 0, "Blob", libchan::Binary{bytes}), ec);
+    EXPECT_EQ(ec, libchan::errc::limit_exceeded);
+    tx.send(libchan::make_map("N", 2));
+    auto v = rx.receive_for(std::chrono::seconds(10));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->find("N")->as_int(), 2);
+    return;
+  }
+  auto sender = std::async(std::launch::async, [&, &tx = tx] {
+    for (int n = 0; n < 2; ++n) tx.send(libchan::make_map("N", n, "Blob", libchan::Binary{bytes}));
+    tx.send(libchan::make_map("N", 2));
+  });
+  for (int n = 0; n < 3; ++n) {
+    auto v = rx.receive_for(std::chrono::seconds(20));
+    ASSERT_TRUE(v) << "message " << n << " did not arrive";
+    EXPECT_EQ(v->find("N")->as_int(), n);
+    if (n < 2) {
+      const libchan::Value* blob = v->find("Blob");
+      ASSERT_TRUE(blob && blob->kind() == libchan::Value::Kind::binary);
+      EXPECT_TRUE(blob->as_binary().bytes == bytes) << "message " << n << " arrived damaged";
+    }
+  }
+  sender.get();
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    Conformance, StructRoundTrip, SenderInsideRequestCarriesTheReply,
+    OneMessageCarriesSenderReceiverAndStream, ReceiverReceivedThroughAReceivedChannel,
+    ReceivedSenderSendsBackANewSender, ChannelInADynamicFieldIgnoredWithoutDeadlock,
+    BytesWrittenBeforeTheMessageStillArrive, CopyForwardsEverythingAndCounts,
+    AfterCloseEveryMessageInOrderThenTheEnd, SelectTakesFromTheReadyChannelOnly,
+    ReceiveTimesOutThenStillWorks, CancelledAsyncReceiveLosesNothing, ManyThreadsSendOnOneChannel,
+    MessagesLargerThanAWindowArrive);
 
 }  // namespace conformance

@@ -12,6 +12,7 @@ struct Tcp {
 
 struct TcpV01 {
   static constexpr bool no_time_type = true;
+  static constexpr bool one_frame_per_message = true;
   static libchan::SessionOptions v01() {
     libchan::SessionOptions o;
     o.dialect = libchan::Dialect::v0_1;

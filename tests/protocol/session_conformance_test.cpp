@@ -14,6 +14,7 @@ struct BackToBack {
 using V02 = BackToBack<libchan::detail::engine::dialect::v0_2>;
 struct V01 : BackToBack<libchan::detail::engine::dialect::v0_1> {
   static constexpr bool no_time_type = true;
+  static constexpr bool one_frame_per_message = true;
 };
 
 }  // namespace

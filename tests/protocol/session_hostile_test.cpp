@@ -162,6 +162,81 @@ TEST(SessionHostile, OversizedMessageFailsWithoutBufferingItAll) {
   EXPECT_EQ(t.diag().unconsumed, 0u);
 }
 
+TEST(SessionHostile, UnfinishedMessagesOfAllChannelsAreBounded) {
+  // Bytes of an unfinished message go back to the peer's window at once (a
+  // message may be larger than the window); all channels together may hold
+  // the larger of max_unconsumed and max_message_size of them.
+  session::options opts;
+  opts.codec.max_message_size = 1000;
+  opts.engine.limits.max_unconsumed = 1500;
+  scripted_session t(opts);
+  bytes message{0x9f};  // 15 strings of 50 bytes: 781 bytes in all
+  for (int i = 0; i < 15; ++i) {
+    message.insert(message.end(), {0xd9, 50});
+    const std::string str = pattern(50);
+    message.insert(message.end(), str.begin(), str.end());
+  }
+  const bytes head(message.begin(), message.begin() + 600),
+      tail(message.begin() + 600, message.end());
+  std::vector<libchan::Receiver<Value>> rx;
+  for (stream_id id : {1u, 3u, 5u}) {
+    t.peer.channel(id, 2 + id / 2);
+    t.data(id, head);
+    t.send();
+    auto r = t.accept();
+    ASSERT_TRUE(r);
+    rx.push_back(std::move(*r));
+  }
+  // 600 + 600 fit the 1,500 bytes; the third channel's 600 do not.
+  auto failed = poll(rx[2]);
+  ASSERT_TRUE(failed.ready);
+  EXPECT_EQ(failed.ec, errc::limit_exceeded);
+  expect_error_names(t, "unfinished messages of all channels exceed 1500 bytes");
+  EXPECT_TRUE(t.reset_with(5, spdy::rst_status::protocol_error));
+  EXPECT_FALSE(poll(rx[0]).ready);
+  EXPECT_EQ(t.diag().buffered_bytes, 1200u);
+  EXPECT_EQ(t.diag().unconsumed, 0u) << "unfinished messages gave their window back";
+  // The other two finish their messages.
+  for (stream_id id : {1u, 3u}) t.data(id, tail);
+  t.send();
+  for (int i = 0; i < 2; ++i) {
+    auto m = poll(rx[i]);
+    ASSERT_TRUE(m.ready && m.value) << m.ec.message();
+    EXPECT_EQ(m.value->as_array().size(), 15u);
+  }
+  EXPECT_EQ(t.diag().buffered_bytes, 0u);
+  EXPECT_EQ(t.diag().unconsumed, 0u);
+  expect_working_channel(t, 7, 9);
+}
+
+TEST(SessionHostile, OnlyTheFrontMessageGivesItsWindowBackEarly) {
+  // Messages cut before their last byte, one after another, on a channel
+  // whose application takes none: only the first gives its bytes back
+  // before it is taken; the others count toward max_unconsumed, and the
+  // session stops reading.
+  session::options opts;
+  opts.codec.max_message_size = 1000;
+  opts.engine.limits.max_unconsumed = 1500;
+  scripted_session t(opts);
+  t.peer.channel(1, 2);
+  t.send();
+  auto rx = t.accept();
+  ASSERT_TRUE(rx);
+  const bytes message = mp::map(
+      {{"A", mp::str(pattern(200))}, {"B", mp::str(pattern(200))}, {"C", mp::str(pattern(200))}});
+  const bytes head(message.begin(), message.end() - 1), last(message.end() - 1, message.end());
+  for (int i = 0; i < 20; ++i) {
+    t.data(1, head);
+    t.data(1, last);
+  }
+  const bytes flood = t.peer.take();
+  EXPECT_LT(t.feed(flood), flood.size());
+  EXPECT_TRUE(t.s->input_paused());
+  EXPECT_LE(t.diag().buffered_bytes, 1500u + 2 * message.size());
+  auto m = poll(*rx);
+  ASSERT_TRUE(m.ready && m.value) << m.ec.message();
+}
+
 TEST(SessionHostile, FourBillionElementArrayIsRejectedAtOnce) {
   scripted_session t;
   t.peer.channel(1, 2);

@@ -8,6 +8,7 @@
 // waiters and calls to the driver's hook run after it is released.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <boost/container/small_vector.hpp>
 #include <deque>
@@ -254,6 +255,21 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   }
   /// Records why a stream or channel failed, for diagnose(). Under the lock.
   void note_error(std::string why) { last_error_ = std::move(why); }
+  /// Bytes a channel consumes before the application took them: the start
+  /// of a message that is not whole yet while the channel holds no whole
+  /// one (a message may be larger than the peer's window). They no longer
+  /// count toward max_unconsumed, so all channels together may hold at most
+  /// partial_budget() of them until taken: false, with nothing counted,
+  /// past it. Under the lock.
+  bool hold_early(std::size_t n) noexcept {
+    if (n > partial_budget() - std::min(early_bytes_, partial_budget())) return false;
+    early_bytes_ += n;
+    return true;
+  }
+  void drop_early(std::size_t n) noexcept { early_bytes_ -= std::min(n, early_bytes_); }
+  std::size_t partial_budget() const noexcept {
+    return std::max(opts_.engine.limits.max_unconsumed, opts_.codec.max_message_size);
+  }
   engine::spdy_session& engine() noexcept { return *engine_; }
   const Codec& codec() const noexcept;
   const options& opts() const noexcept { return opts_; }
@@ -398,6 +414,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::atomic<bool> deadline_moved_{true};  // see deadline_may_have_moved
   std::string end_detail_;
   std::string last_error_;
+  std::size_t early_bytes_ = 0;  // see hold_early()
   std::uint64_t last_ref_ = 0;
 
   // Streams by SPDY id; streams the peer opened that no message named yet,

@@ -69,6 +69,9 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
   bool direct = partial_.empty();
   if (!direct) partial_.insert(partial_.end(), data.begin(), data.end());
   std::span<const std::uint8_t> input = direct ? data : std::span<const std::uint8_t>(partial_);
+  // The first `released` bytes of what is left of the input were consumed
+  // early (see release_partial).
+  std::size_t released = partial_released_;
   std::size_t used = 0;
   while (used < input.size()) {
     // Decoded straight into its place in the queue; dropped again if the
@@ -85,23 +88,61 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
                std::to_string(s->opts().codec.max_message_size) + " bytes)";
     }
     if (ec) {
-      // A bad message costs this channel, not the session.
-      s->note_error("channel on stream " + std::to_string(id_) + ": " + detail);
-      error_ = ec;
-      s->engine().consume(id_, input.size() - used);
-      partial_.clear();
-      s->engine().reset_stream(id_, spdy::rst_status::protocol_error);
+      s->engine().consume(id_, rest.size() - released);
+      s->drop_early(released);
+      partial_released_ = 0;
+      fail(*s, ec, detail);
       return deliver(*s);
     }
     if (n == 0) break;
     used += n;
-    queue_.back().bytes = n;
+    // What was consumed early is consumed no more when the message is taken.
+    auto& m = queue_.back();
+    m.early = std::min(n, released);
+    m.bytes = n - m.early;
+    released -= m.early;
   }
   if (direct)
     partial_.assign(input.begin() + static_cast<std::ptrdiff_t>(used), input.end());
   else
     partial_.erase(partial_.begin(), partial_.begin() + static_cast<std::ptrdiff_t>(used));
+  partial_released_ = released;
+  if (queue_.empty()) release_partial(*s);
   deliver(*s);
+}
+
+void inbound_channel::release_partial(channel_session& s) {
+  // Only for the message at the front: with none whole in the queue, the
+  // peer's window could otherwise close on a message larger than it for
+  // good. Behind whole messages, it waits for the application to take them.
+  const std::size_t n = partial_.size() - partial_released_;
+  if (n == 0 || error_) return;
+  if (!s.hold_early(n)) {
+    s.engine().consume(id_, n);
+    s.drop_early(partial_released_);
+    partial_released_ = 0;
+    return fail(s, errc::limit_exceeded,
+                "unfinished messages of all channels exceed " + std::to_string(s.partial_budget()) +
+                    " bytes (the larger of max_unconsumed and max_message_size)");
+  }
+  partial_released_ += n;
+  s.engine().consume(id_, n);
+}
+
+void inbound_channel::fail(channel_session& s, std::error_code ec, const std::string& detail) {
+  // A bad message costs this channel, not the session. The caller
+  // consumed its unfinished message and delivers the error.
+  s.note_error("channel on stream " + std::to_string(id_) + ": " + detail);
+  error_ = ec;
+  partial_.clear();
+  s.engine().reset_stream(id_, spdy::rst_status::protocol_error);
+}
+
+void inbound_channel::drop_partial(channel_session& s) {
+  s.drop_early(partial_released_);
+  if (bound()) s.engine().consume(id_, partial_.size() - partial_released_);
+  partial_released_ = 0;
+  partial_.clear();
 }
 
 void inbound_channel::on_remote_close() {
@@ -109,6 +150,7 @@ void inbound_channel::on_remote_close() {
   if (!s) return;
   remote_closed_ = true;
   if (!partial_.empty() && !error_) error_ = errc::decode_error;  // a message was cut off
+  drop_partial(*s);
   // The receiving side closes its half at the end of the channel.
   if (bound()) s->submit(self(), {}, true, false, nullptr);
   deliver(*s);
@@ -118,12 +160,15 @@ void inbound_channel::on_closed(std::error_code ec) {
   auto s = session();
   if (ec && !remote_closed_ && !error_) error_ = ec;
   remote_closed_ = true;
-  if (s) deliver(*s);
+  if (s) {
+    drop_partial(*s);
+    deliver(*s);
+  }
 }
 
 std::size_t inbound_channel::buffered() const noexcept {
   std::size_t n = partial_.size();
-  for (const auto& m : queue_) n += m.bytes;
+  for (const auto& m : queue_) n += m.bytes + m.early;
   return n;
 }
 
@@ -131,7 +176,10 @@ bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::e
   if (!queue_.empty()) {
     out = std::move(queue_.front().value);
     taken_ += queue_.front().bytes;
+    s.drop_early(queue_.front().early);
     queue_.pop_front();
+    // The unfinished message behind it is at the front now.
+    if (queue_.empty() && !partial_.empty()) release_partial(s);
     // The engine hears of taken bytes in batches: each call may queue a
     // WINDOW_UPDATE, and the peer needs one per window half anyway.
     if (queue_.empty() || taken_ >= consume_batch) release_taken(s);
@@ -236,13 +284,16 @@ void inbound_channel::close_receive() noexcept {
   with_session(session_, [&](channel_session& s) {
     if (local_closed_) return;
     local_closed_ = true;
-    std::size_t unread = partial_.size() + std::exchange(taken_, 0);
-    for (auto& m : queue_) unread += m.bytes;
+    std::size_t unread = std::exchange(taken_, 0);
+    for (auto& m : queue_) {
+      unread += m.bytes;
+      s.drop_early(m.early);
+    }
     // Unread messages may hold channel ends of this very session: destroy
     // them once the lock is released.
     s.defer([dropped = std::make_shared<std::deque<message>>(std::move(queue_))] {});
     queue_.clear();
-    partial_.clear();
+    drop_partial(s);
     if (bound()) {
       s.engine().consume(id_, unread);
       // Tell the sender nobody listens any more.

@@ -105,7 +105,8 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
  private:
   struct message {
     Value value;
-    std::size_t bytes = 0;
+    std::size_t bytes = 0;  ///< consumed when taken
+    std::size_t early = 0;  ///< consumed before it was whole (see release_partial)
   };
   struct waiting {
     receive_waiter<Value>* waiter;
@@ -117,10 +118,18 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   bool take(channel_session& s, std::optional<Value>& out, std::error_code& ec);
   // Tells the engine the bytes of the messages taken so far were consumed.
   void release_taken(channel_session& s);
+  // Consumes the unfinished message's bytes early when it is at the front
+  // (fails the channel past the session's partial_budget()).
+  void release_partial(channel_session& s);
+  // Fails the channel for a bad or oversized message; resets its stream.
+  void fail(channel_session& s, std::error_code ec, const std::string& detail);
+  // Forgets an unfinished message, consuming its bytes.
+  void drop_partial(channel_session& s);
   static constexpr std::size_t consume_batch = 4096;
 
   std::vector<std::uint8_t> partial_;
-  std::size_t taken_ = 0;  ///< bytes of messages taken, not yet released
+  std::size_t partial_released_ = 0;  ///< its first bytes, consumed early
+  std::size_t taken_ = 0;             ///< bytes of messages taken, not yet released
   std::deque<message> queue_;
   std::deque<waiting> waiters_;
   bool remote_closed_ = false;
