@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <cstring>
 
 #include "io/diagnostics.hpp"
 
@@ -9,6 +10,7 @@ namespace libchan::detail::io {
 namespace {
 
 std::atomic<std::size_t> drivers{0};
+std::atomic<std::size_t> read_buffers{0};  // bytes, all drivers
 
 // The driver calling into its session on this thread, if any: activity it
 // reports then is its own doing, and it looks at the session right after.
@@ -27,6 +29,7 @@ constexpr std::size_t max_fds_per_write = 64;
 }  // namespace
 
 std::size_t live_drivers() noexcept { return drivers.load(); }
+std::size_t read_buffer_bytes() noexcept { return read_buffers.load(); }
 
 session_driver::session_driver(std::unique_ptr<connection> conn, strand ex)
     : conn_(std::move(conn)),
@@ -36,12 +39,17 @@ session_driver::session_driver(std::unique_ptr<connection> conn, strand ex)
       local_address_(conn_->local_address()),
       peer_identity_(conn_->peer_identity()),
       inline_reads_(conn_->can_read_now()),
-      rbuf_(read_size),
+      rbuf_(std::make_unique_for_overwrite<std::uint8_t[]>(read_size)),
+      rcap_(read_size),
       read_size_(read_size) {
   ++drivers;
+  read_buffers += rcap_;
 }
 
-session_driver::~session_driver() { --drivers; }
+session_driver::~session_driver() {
+  --drivers;
+  read_buffers -= rcap_;
+}
 
 std::shared_ptr<session_driver> session_driver::start(std::unique_ptr<connection> conn, strand ex,
                                                       const session::options& opts) {
@@ -114,7 +122,7 @@ void session_driver::pump() {
 std::size_t session_driver::feed_input() {
   std::size_t taken = 0;
   while (rpos_ < rend_) {
-    auto input = std::span<const std::uint8_t>(rbuf_).subspan(rpos_, rend_ - rpos_);
+    auto input = std::span<const std::uint8_t>(rbuf_.get() + rpos_, rend_ - rpos_);
     std::size_t n = call([&] { return session_->feed(input); });
     rpos_ += n;
     taken += n;
@@ -260,8 +268,8 @@ void session_driver::start_read() {
     return;
   }
   make_room();
-  asked_ = rbuf_.size() - rend_;
-  auto buffer = boost::asio::buffer(rbuf_.data() + rend_, asked_);
+  asked_ = rcap_ - rend_;
+  auto buffer = boost::asio::buffer(rbuf_.get() + rend_, asked_);
   lock.unlock();
   conn_->async_read_some(buffer, [self = shared_from_this()](std::error_code ec, std::size_t n) {
     self->on_read(ec, n);
@@ -270,18 +278,25 @@ void session_driver::start_read() {
 
 void session_driver::make_room() {
   // What is left is the start of a frame: keep it in front, read behind it.
-  if (rpos_ > 0) {
-    std::copy(rbuf_.begin() + static_cast<std::ptrdiff_t>(rpos_),
-              rbuf_.begin() + static_cast<std::ptrdiff_t>(rend_), rbuf_.begin());
-    rend_ -= rpos_;
-    rpos_ = 0;
+  const std::size_t left = rend_ - rpos_;
+  // The buffer keeps its size while a peer streams (a new one costs an
+  // allocation, page faults and a copy), and goes back to read_size once
+  // the reads have calmed down, so that an idle session keeps little.
+  std::size_t cap =
+      read_size_ == read_size ? read_size : std::clamp(rcap_, read_size_, max_read_size);
+  if (cap < left + read_size_ / 4) cap = left + read_size_;  // a large frame
+  if (cap != rcap_) {
+    auto fresh = std::make_unique_for_overwrite<std::uint8_t[]>(cap);
+    std::memcpy(fresh.get(), rbuf_.get() + rpos_, left);
+    rbuf_ = std::move(fresh);
+    read_buffers += cap;
+    read_buffers -= rcap_;
+    rcap_ = cap;
+  } else if (rpos_ > 0 && left > 0) {
+    std::memmove(rbuf_.get(), rbuf_.get() + rpos_, left);
   }
-  if (rend_ == 0 && rbuf_.size() != read_size_) {
-    const bool shrink = rbuf_.size() > read_size_;  // after a large frame, or a stream
-    rbuf_.resize(read_size_);
-    if (shrink) rbuf_.shrink_to_fit();
-  }
-  if (rbuf_.size() - rend_ < read_size_ / 4) rbuf_.resize(rend_ + read_size_);
+  rpos_ = 0;
+  rend_ = left;
 }
 
 void session_driver::note_read(std::size_t n) {
@@ -300,9 +315,9 @@ session_driver::read_outcome session_driver::read_available(std::error_code& ec)
     return read_outcome::end;
   }
   make_room();
-  asked_ = rbuf_.size() - rend_;
+  asked_ = rcap_ - rend_;
   const std::size_t n =
-      conn_->read_now(boost::asio::buffer(rbuf_.data() + rend_, asked_), rfds_, ec);
+      conn_->read_now(boost::asio::buffer(rbuf_.get() + rend_, asked_), rfds_, ec);
   // Descriptors come with the first bytes that name them, or earlier. A
   // session that does not pass them closes any that come.
   if (!rfds_.empty() && pass_fds_ && !read_stop_)

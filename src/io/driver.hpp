@@ -137,7 +137,8 @@ class session_driver final : public session::driver_hooks,
   bool parked_ = false;                          // the io thread stopped reading for them
   bool read_stop_ = false;                       // ended, closed or at the end of input
   std::optional<std::error_code> deferred_end_;  // met by an inline read, for the strand
-  std::vector<std::uint8_t> rbuf_;
+  std::unique_ptr<std::uint8_t[]> rbuf_;
+  std::size_t rcap_;                 // rbuf_'s size
   std::size_t rpos_ = 0, rend_ = 0;  // input read, not yet taken by the session
   std::size_t read_size_;            // bytes asked of a read; see note_read
   std::size_t asked_ = 0;            // by the last read
