@@ -189,7 +189,9 @@ context_ptr make_context(const TlsOptions& options, side s, failure& err) {
       err = invalid("cannot load the " + ca.origin + ": " + reason_of(ec));
       return nullptr;
     }
-  } else {
+  } else if (s == side::client ? options.verify_peer : options.require_client_certificate) {
+    // Only when something is verified: parsing the system's store takes
+    // tens of milliseconds, for every listen() and dial().
     ctx->set_default_verify_paths(ec);
     if (ec) {
       err = invalid("cannot load the system's trusted certificates: " + reason_of(ec));
