@@ -49,12 +49,9 @@ TEST(NetReadBuffer, GrowsWhileAPeerStreamsAndShrinksWhenCalm) {
   // The reader starts late: the session fills up to max_unconsumed and
   // stops reading, the socket fills behind it, and once the reader drains
   // the session, every read finds more than it asked for.
-  auto [tx, rx] = p.channel();
-  auto [mine, theirs] = libchan::stream_pair();
-  tx.send(libchan::make_map("Stream", std::move(theirs)));
-  auto msg = rx.receive_for(10s);
-  ASSERT_TRUE(msg);
-  auto remote = msg->find("Stream")->take_stream();
+  auto carried = net_test::carry_stream(p);
+  auto& mine = carried.mine;
+  auto& remote = carried.remote;
   constexpr std::size_t total = 32u << 20;
   auto writer = std::async(std::launch::async, [&mine = mine] {
     std::vector<std::byte> chunk(256u << 10, std::byte{0x5a});

@@ -92,6 +92,21 @@ struct session_pair {
   libchan::Session server;
 };
 
+/// A byte stream from the client to the server: the writing end stays here
+/// (`mine`), the other end travels in a message on a fresh channel and is
+/// taken out on the server (`remote`).
+struct carried_stream {
+  libchan::ByteStream mine, remote;
+};
+inline carried_stream carry_stream(session_pair& p) {
+  auto [tx, rx] = p.channel();
+  auto [mine, theirs] = libchan::stream_pair();
+  tx.send(libchan::make_map("Stream", std::move(theirs)));
+  auto msg = rx.receive_for(10s);
+  if (!msg) throw std::runtime_error("the message carrying the stream did not arrive");
+  return {std::move(mine), msg->find("Stream")->take_stream()};
+}
+
 /// Sends `total` bytes of a pseudo-random sequence through one byte stream
 /// carried in a message from the client to the server, in writes of
 /// `chunk` bytes, and checks count and checksum on the other side. Bounded:
@@ -99,12 +114,9 @@ struct session_pair {
 inline void expect_stream_transfer(session_pair& p, std::uint64_t total, std::chrono::seconds bound,
                                    std::size_t chunk = 256u << 10,
                                    std::size_t read_size = 64u << 10) {
-  auto [tx, rx] = p.channel();
-  auto [mine, theirs] = libchan::stream_pair();
-  tx.send(libchan::make_map("Stream", std::move(theirs)));
-  auto msg = rx.receive_for(10s);
-  ASSERT_TRUE(msg);
-  auto remote = msg->find("Stream")->take_stream();
+  auto carried = carry_stream(p);
+  auto& mine = carried.mine;
+  auto& remote = carried.remote;
 
   auto checksum = [](std::uint64_t h, std::span<const std::byte> data) {  // FNV-1a
     for (auto b : data) h = (h ^ std::to_integer<std::uint64_t>(b)) * 0x100000001b3ull;
