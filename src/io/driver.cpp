@@ -284,7 +284,11 @@ void session_driver::make_room() {
   // the reads have calmed down, so that an idle session keeps little.
   std::size_t cap =
       read_size_ == read_size ? read_size : std::clamp(rcap_, read_size_, max_read_size);
-  if (cap < left + read_size_ / 4) cap = left + read_size_;  // a large frame
+  if (cap < left + read_size_ / 4) {
+    // A frame larger than the buffer: room for the rest of it, doubling,
+    // so that the part already read is not copied over and over.
+    cap = rcap_ >= left + read_size_ / 4 ? rcap_ : std::max(left + read_size_, 2 * rcap_);
+  }
   if (cap != rcap_) {
     auto fresh = std::make_unique_for_overwrite<std::uint8_t[]>(cap);
     std::memcpy(fresh.get(), rbuf_.get() + rpos_, left);

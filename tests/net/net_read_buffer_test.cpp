@@ -76,15 +76,16 @@ TEST(NetReadBuffer, GrowsWhileAPeerStreamsAndShrinksWhenCalm) {
 }
 
 TEST(NetReadBuffer, AFrameLargerThanTheBufferArrivesWhole) {
-  // The client sends a 3 MiB message in frames as large as the receive
-  // window lets them be (1 MiB, twice the largest read): the receiving
-  // buffer grows to hold each whole, then returns to its idle size.
-  libchan::SessionOptions big_frames;
-  big_frames.limits.max_send_frame = 4u << 20;
-  net_test::session_pair p("tcp://127.0.0.1:0", big_frames);
+  // The client sends a 6 MiB message as one DATA frame, which the server's
+  // 8 MiB window lets through whole (twelve times the largest read): the
+  // receiving buffer grows to hold all of it, then returns to its idle size.
+  libchan::SessionOptions big_frames, big_window;
+  big_frames.limits.max_send_frame = 8u << 20;
+  big_window.limits.initial_window = 8u << 20;
+  net_test::session_pair p("tcp://127.0.0.1:0", big_frames, big_window);
   const std::size_t idle = read_buffer_bytes();
 
-  std::vector<std::uint8_t> bytes(3u << 20);
+  std::vector<std::uint8_t> bytes(6u << 20);
   for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 7 + 3);
   auto [tx, rx] = p.channel();
   tx.send(libchan::make_map("blob", libchan::Binary{bytes}));
