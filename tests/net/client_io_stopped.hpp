@@ -2,6 +2,8 @@
 // application thread does itself (inline writes and reads).
 #pragma once
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -15,6 +17,28 @@
 namespace net_test {
 
 using namespace std::chrono_literals;
+
+// The write end of a new pipe goes into `message["fd"]`; the read end stays
+// here, to check that the descriptor works once it has travelled.
+inline libchan::Fd attach_pipe(libchan::Value& message) {
+  int ends[2] = {-1, -1};
+  EXPECT_EQ(::pipe(ends), 0);
+  message["fd"] = libchan::Value(libchan::Fd(ends[1]));
+  return libchan::Fd(ends[0]);
+}
+
+// `message["fd"]` arrived as a descriptor, and a byte written to it comes
+// out of `read_end`.
+inline void expect_pipe_works(libchan::Value& message, const libchan::Fd& read_end) {
+  libchan::Value* fd = message.find("fd");
+  ASSERT_TRUE(fd && fd->kind() == libchan::Value::Kind::fd)
+      << "the descriptor came with the message";
+  libchan::Fd passed = fd->take_fd();
+  ASSERT_EQ(::write(passed.get(), "x", 1), 1);
+  char c = 0;
+  EXPECT_EQ(::read(read_end.get(), &c, 1), 1);
+  EXPECT_EQ(c, 'x');
+}
 
 // A client whose session runs on its own io_context, which runs only while
 // a channel each way is set up and then stops: from then on, only a thread

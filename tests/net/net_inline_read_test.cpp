@@ -43,12 +43,8 @@ void answers_arrive_with_client_io_stopped(const std::string& url, bool with_fd)
   auto& reply_rx = setup.reply_rx;
 
   auto answer = libchan::make_map("n", 1);
-  int pipe_ends[2] = {-1, -1};
-  if (with_fd) {
-    ASSERT_EQ(::pipe(pipe_ends), 0);
-    answer["fd"] = Value(libchan::Fd(pipe_ends[1]));
-  }
-  libchan::Fd pipe_read(pipe_ends[0]);
+  libchan::Fd pipe_read;
+  if (with_fd) pipe_read = net_test::attach_pipe(answer);
   auto [more_rx, more_tx] = libchan::buffered_pipe<Value>(1);
   answer["more"] = Value(std::move(more_rx));
   reply_tx.send(std::move(answer));
@@ -58,15 +54,7 @@ void answers_arrive_with_client_io_stopped(const std::string& url, bool with_fd)
   auto got = receive_patiently(reply_rx, 10s, ec);
   ASSERT_TRUE(got) << "the waiting thread did not read its answer: " << ec.message();
   EXPECT_EQ(got->find("n")->as_int(), 1);
-  if (with_fd) {
-    Value* fd = got->find("fd");
-    ASSERT_TRUE(fd && fd->kind() == Value::Kind::fd) << "the descriptor came with the answer";
-    libchan::Fd passed = fd->take_fd();
-    ASSERT_EQ(::write(passed.get(), "x", 1), 1);
-    char c = 0;
-    EXPECT_EQ(::read(pipe_read.get(), &c, 1), 1);
-    EXPECT_EQ(c, 'x');
-  }
+  if (with_fd) net_test::expect_pipe_works(*got, pipe_read);
   // The local receiver the server sent comes as a channel the server's
   // session opened (the client's answer to it goes out from the waiting
   // thread too); what went into it arrives the same way.

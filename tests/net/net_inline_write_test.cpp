@@ -36,12 +36,8 @@ void exchange_with_client_io_stopped(const std::string& url, bool with_fd,
   auto& reply_rx = setup.reply_rx;
 
   auto request_message = libchan::make_map("n", 1);
-  int pipe_ends[2] = {-1, -1};
-  if (with_fd) {
-    ASSERT_EQ(::pipe(pipe_ends), 0);
-    request_message["fd"] = Value(libchan::Fd(pipe_ends[1]));
-  }
-  libchan::Fd pipe_read(pipe_ends[0]);
+  libchan::Fd pipe_read;
+  if (with_fd) pipe_read = net_test::attach_pipe(request_message);
   request_tx.send(std::move(request_message));
   // Nobody reads for the client: the wait times out, but it wrote first.
   std::error_code ec;
@@ -49,15 +45,7 @@ void exchange_with_client_io_stopped(const std::string& url, bool with_fd,
   auto request = request_rx.receive_for(10s, ec);
   ASSERT_TRUE(request) << "the request did not leave: " << ec.message();
   EXPECT_EQ(request->find("n")->as_int(), 1);
-  if (with_fd) {
-    Value* fd = request->find("fd");
-    ASSERT_TRUE(fd && fd->kind() == Value::Kind::fd) << "the descriptor went with the request";
-    libchan::Fd passed = fd->take_fd();
-    ASSERT_EQ(::write(passed.get(), "x", 1), 1);
-    char c = 0;
-    EXPECT_EQ(::read(pipe_read.get(), &c, 1), 1);
-    EXPECT_EQ(c, 'x');
-  }
+  if (with_fd) net_test::expect_pipe_works(*request, pipe_read);
   // And the session is intact: with its io running again, answers arrive.
   client_io.restart();
   auto busy = boost::asio::make_work_guard(client_io);
