@@ -202,6 +202,8 @@ void session_driver::flush_output() {
 std::size_t session_driver::take_write(std::vector<std::vector<std::uint8_t>>& chunks,
                                        std::vector<session::outgoing_descriptor>& fds) {
   if (!pass_fds_) return session_->take_output_chunks(chunks, max_write);
+  // With no descriptor waiting, chunks move, as above.
+  if (auto n = session_->take_output_chunks_unless_descriptors(chunks, max_write)) return *n;
   // Descriptors go with the first byte of a write: one buffer, whose bytes
   // take_output matches them to.
   chunks.resize(1);

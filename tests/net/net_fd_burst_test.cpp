@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "net/net_support.hpp"
@@ -30,10 +31,10 @@ int read_byte(int fd) {
   return ::read(fd, &c, 1) == 1 ? c : -1;
 }
 
-void burst(std::size_t count, bool in_one_go) {
-  net_test::temp_dir dir;
-  net_test::session_pair p("unix://" + dir.file("s.sock"));
-  auto [tx, rx] = p.channel();
+using channel = std::pair<libchan::Sender<Value>, libchan::Receiver<Value>>;
+
+void burst(net_test::session_pair& p, channel ch, std::size_t count, bool in_one_go) {
+  auto& [tx, rx] = ch;
   std::vector<Fd> readers;
   std::vector<Value> messages;
   for (std::size_t i = 0; i < count; ++i) {
@@ -71,8 +72,27 @@ void burst(std::size_t count, bool in_one_go) {
   EXPECT_FALSE(p.client.closed()) << p.client.error_message();
 }
 
+void burst(std::size_t count, bool in_one_go) {
+  net_test::temp_dir dir;
+  net_test::session_pair p("unix://" + dir.file("s.sock"));
+  burst(p, p.channel(), count, in_one_go);
+}
+
 TEST(NetFdBurst, FiveHundredMessagesEachWithADescriptor) { burst(500, false); }
 
 TEST(NetFdBurst, FiveHundredAsyncSendsInOneGo) { burst(500, true); }
+
+// Writes with no descriptor waiting move the session's output as it is;
+// those with one copy it into the one buffer the descriptors go with. A
+// bulk stream beside the burst makes the writes switch between the two.
+TEST(NetFdBurst, DescriptorsInterleavedWithABulkStream) {
+  net_test::temp_dir dir;
+  net_test::session_pair p("unix://" + dir.file("s.sock"));
+  auto ch = p.channel();  // before the stream's own, so that they cannot cross
+  auto bulk =
+      std::async(std::launch::async, [&] { net_test::expect_stream_transfer(p, 32u << 20, 30s); });
+  burst(p, std::move(ch), 500, false);
+  bulk.get();
+}
 
 }  // namespace

@@ -212,6 +212,61 @@ TEST(SessionFdPassing, AnFdGoesAtOnceWhenThereIsRoom) {
   EXPECT_TRUE(writers_closed(p));
 }
 
+// All the bytes of `chunks`' first `n`, in order.
+std::vector<std::uint8_t> joined(const std::vector<std::vector<std::uint8_t>>& chunks,
+                                 std::size_t n) {
+  std::vector<std::uint8_t> all;
+  for (std::size_t i = 0; i < n; ++i) all.insert(all.end(), chunks[i].begin(), chunks[i].end());
+  return all;
+}
+
+TEST(SessionFdPassing, WritesMoveChunksOnlyWhileNoDescriptorWaits) {
+  early_send e;
+  peer_settings(e.t, true);
+  ASSERT_EQ(e.t.diag().outgoing_fds, 1u) << "the early message's descriptor waits for a write";
+  std::error_code ec;
+  auto tx = e.t.s->open_sender(ec);
+  auto send_plain = [&] {
+    Value plain(std::string("plain"));
+    ASSERT_TRUE(tx.impl()->try_send(plain, ec));
+  };
+  const bytes plain_bytes{0xa5, 'p', 'l', 'a', 'i', 'n'};
+
+  // A descriptor waits: the bytes must go in the one buffer it goes with.
+  send_plain();
+  std::vector<std::vector<std::uint8_t>> chunks;
+  EXPECT_FALSE(e.t.s->take_output_chunks_unless_descriptors(chunks, SIZE_MAX));
+  std::vector<std::uint8_t> out;
+  std::vector<session::outgoing_descriptor> fds;
+  while (e.t.s->take_output(out, SIZE_MAX, fds, 64)) {
+  }
+  EXPECT_EQ(fds.size(), 1u);
+  EXPECT_NE(find_bytes(out, plain_bytes), std::string::npos);
+
+  // None waits: whole chunks move, and every byte goes.
+  send_plain();
+  auto n = e.t.s->take_output_chunks_unless_descriptors(chunks, SIZE_MAX);
+  ASSERT_TRUE(n.has_value());
+  ASSERT_GE(*n, 1u);
+  EXPECT_NE(find_bytes(joined(chunks, *n), plain_bytes), std::string::npos);
+  EXPECT_EQ(e.t.diag().pending_output, 0u);
+
+  // A message naming a descriptor: back to the buffer that carries it.
+  auto p = make_pipe();
+  Value with_fd(std::move(p.write));
+  ASSERT_TRUE(tx.impl()->try_send(with_fd, ec));
+  EXPECT_FALSE(e.t.s->take_output_chunks_unless_descriptors(chunks, SIZE_MAX));
+  out.clear();
+  fds.clear();
+  while (e.t.s->take_output(out, SIZE_MAX, fds, 64)) {
+  }
+  ASSERT_EQ(fds.size(), 1u);
+  EXPECT_NE(find_bytes(out, descriptor_ref(descriptors::form::fd, 1)), std::string::npos);
+  n = e.t.s->take_output_chunks_unless_descriptors(chunks, SIZE_MAX);
+  ASSERT_TRUE(n.has_value()) << "the descriptor went";
+  EXPECT_EQ(*n, 0u) << "and so did every byte";
+}
+
 TEST(SessionFdPassing, SendersWaitWhileMaxQueuedFdsAreUnwritten) {
   auto opts = passing();
   opts.max_queued_fds = 3;

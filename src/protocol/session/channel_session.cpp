@@ -240,15 +240,39 @@ std::size_t channel_session::take_output_chunks(std::vector<std::vector<std::uin
   std::size_t n = 0;
   {
     owner_lock lock(*this);
-    for (std::size_t total = 0; total < max; ++n) {
-      if (n == chunks.size()) chunks.emplace_back();
-      const std::size_t got = engine_->take_output(chunks[n]);
-      if (got == 0) break;
-      total += got;
-    }
+    n = move_output_chunks(chunks, max);
     work.swap(deferred_);
   }
   if (!work.empty()) finish_unlocked(work);
+  return n;
+}
+
+std::optional<std::size_t> channel_session::take_output_chunks_unless_descriptors(
+    std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max) {
+  work_list work;
+  std::size_t n = 0;
+  {
+    owner_lock lock(*this);
+    if (!outgoing_fds_.empty()) return std::nullopt;
+    // Every mark in the output names descriptors that went already.
+    engine_->take_marks(new_marks_);
+    new_marks_.clear();
+    n = move_output_chunks(chunks, max);
+    work.swap(deferred_);
+  }
+  if (!work.empty()) finish_unlocked(work);
+  return n;
+}
+
+std::size_t channel_session::move_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks,
+                                                std::size_t max) {
+  std::size_t n = 0;
+  for (std::size_t total = 0; total < max; ++n) {
+    if (n == chunks.size()) chunks.emplace_back();
+    const std::size_t got = engine_->take_output(chunks[n]);
+    if (got == 0) break;
+    total += got;
+  }
   return n;
 }
 

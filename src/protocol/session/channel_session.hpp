@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -143,6 +144,12 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// one), under one lock: into chunks[0], chunks[1], ... (added as needed).
   /// Returns how many.
   std::size_t take_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max);
+  /// As take_output_chunks(), on a connection that carries descriptors:
+  /// nothing is taken and the result is empty while a descriptor waits for
+  /// a write, whose bytes must then go through take_output(out, max, fds,
+  /// max_fds). Without descriptors, writes move chunks instead of copying.
+  std::optional<std::size_t> take_output_chunks_unless_descriptors(
+      std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max);
   /// As take_output(out, max), for one write that can carry descriptors:
   /// also moves the descriptors the taken bytes may name into `fds`, which
   /// must go with this write (attached to its first byte), at most `max_fds`
@@ -454,6 +461,9 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::deque<engine::spdy_session::output_mark> placed_marks_;
   /// Records where marked message `m` starts, unless its descriptors went.
   void place_mark(engine::spdy_session::output_mark m);
+  /// Moves whole output chunks into chunks[0], chunks[1], ... up to `max`
+  /// bytes (at least one chunk); under the lock.
+  std::size_t move_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max);
   /// How many of outgoing_fds_ must go with a write ending before `end`, if
   /// at most `enough` (more means: cut the write).
   std::size_t descriptors_due(std::uint64_t end, std::size_t enough) const;
