@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <climits>
 #include <cstring>
 
 namespace libchan::detail::io::tls {

@@ -123,9 +123,7 @@ TEST(SessionHostile, OversizedMessageFailsWithoutBufferingItAll) {
   session::options opts;
   opts.codec.max_message_size = 1000;
   scripted_session t(opts);
-  t.peer.channel(1, 2);
-  t.send();
-  auto rx = t.accept();
+  auto rx = t.accept_peer_channel();
   ASSERT_TRUE(rx);
   // 15 strings of 200 bytes: no declared length gives it away at once.
   bytes big{0x9f};
@@ -218,9 +216,7 @@ TEST(SessionHostile, OnlyTheFrontMessageGivesItsWindowBackEarly) {
   opts.codec.max_message_size = 1000;
   opts.engine.limits.max_unconsumed = 1500;
   scripted_session t(opts);
-  t.peer.channel(1, 2);
-  t.send();
-  auto rx = t.accept();
+  auto rx = t.accept_peer_channel();
   ASSERT_TRUE(rx);
   const bytes message = mp::map(
       {{"A", mp::str(pattern(200))}, {"B", mp::str(pattern(200))}, {"C", mp::str(pattern(200))}});

@@ -132,6 +132,14 @@ struct scripted_session {
   }
 
   /// The next top-level channel, if one is waiting.
+  /// The peer opens a channel (stream 1, reference 2) and the session
+  /// hands it over; empty if it did not.
+  std::optional<libchan::Receiver<Value>> accept_peer_channel() {
+    peer.channel(1, 2);
+    send();
+    return accept();
+  }
+
   std::optional<libchan::Receiver<Value>> accept() {
     std::optional<libchan::Receiver<Value>> rx;
     std::error_code ec;

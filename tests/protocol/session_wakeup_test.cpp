@@ -34,9 +34,7 @@ TEST(SessionWakeup, TakingTheMessageThatHeldInputBackTellsTheDriver) {
   session::options opts;
   opts.engine.limits.max_unconsumed = 100;
   scripted_session t(opts);
-  t.peer.channel(1, 2);
-  t.send();
-  auto rx = t.accept();
+  auto rx = t.accept_peer_channel();
   ASSERT_TRUE(rx);
   const bytes big = mp::map({{"Body", mp::str(std::string(120, 'x'))}});
   t.data(1, big);
@@ -63,9 +61,7 @@ TEST(SessionWakeup, TakingWhatOwesTheSenderAWindowUpdateTellsTheDriver) {
   opts.engine.limits.initial_window = 1000;
   scripted_session t(opts);
   t.peer.settings_window(1u << 20);  // a peer that does flow control
-  t.peer.channel(1, 2);
-  t.send();
-  auto rx = t.accept();
+  auto rx = t.accept_peer_channel();
   ASSERT_TRUE(rx);
   const bytes big = mp::map({{"Body", mp::str(std::string(200, 'x'))}});
   for (int i = 0; i < 4; ++i) t.data(1, big);
