@@ -39,6 +39,10 @@ class stream_impl : public std::enable_shared_from_this<stream_impl> {
   virtual void close_write() noexcept = 0;
   /// Releases both directions. Idempotent.
   virtual void close() noexcept = 0;
+  /// Ends a read in progress at once, with what it has read or with
+  /// errc::closed: its reader went away. Streams whose reads cannot be
+  /// cancelled do nothing.
+  virtual void cancel_reads() {}
   /// The descriptor behind this stream, or -1.
   virtual int native_handle() const noexcept { return -1; }
 };

@@ -1,12 +1,14 @@
 // In-process byte streams: two bounded one-way byte pipes, one per direction.
 // A pipe whose reading end is sent over a session can be redirected: the
 // bytes written go straight to the session's stream instead of through the
-// ring and a pump (see core/stream_redirect.hpp).
+// ring and a pump. Likewise a pipe whose writing end is sent: its reader
+// reads the session's stream itself (see core/stream_redirect.hpp).
 #include "core/stream_redirect.hpp"
 
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -23,8 +25,17 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
 
   std::size_t read_some(std::span<std::byte> buffer, std::error_code& ec) {
     std::unique_lock lock(mutex_);
-    readable_.wait(lock,
-                   [&] { return size_ > 0 || write_closed_ || read_closed_ || buffer.empty(); });
+    readable_.wait(lock, [&] {
+      return size_ > 0 || write_closed_ || read_closed_ || buffer.empty() || source_;
+    });
+    if (reads_source(buffer)) {
+      auto source = start_source_read();
+      auto keep = shared_from_this();  // the ends may be closed meanwhile
+      lock.unlock();
+      const std::size_t n = source->read_some(buffer, ec);
+      if (auto gone = end_source_read()) gone();
+      return n;
+    }
     return finish_read(lock, buffer, ec);
   }
 
@@ -50,6 +61,16 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
 
   void async_read_some(std::span<std::byte> buffer, stream_impl::io_handler done) {
     std::unique_lock lock(mutex_);
+    if (reads_source(buffer)) {
+      auto source = start_source_read();
+      lock.unlock();
+      source->async_read_some(buffer, [this, keep = shared_from_this(), done = std::move(done)](
+                                          std::error_code ec, std::size_t n) {
+        if (auto gone = end_source_read()) gone();
+        done(ec, n);
+      });
+      return;
+    }
     if (size_ > 0 || write_closed_ || read_closed_ || buffer.empty()) {
       std::error_code ec;
       std::size_t n = finish_read(lock, buffer, ec);
@@ -75,7 +96,7 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
 
   void close_write() {
     std::unique_lock lock(mutex_);
-    if (write_closed_) return;
+    if (write_closed_ || source_) return;  // a source reports its own end
     write_closed_ = true;
     writable_.notify_all();
     auto writes = std::exchange(pending_writes_, {});
@@ -96,6 +117,21 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
     flush(lock);
   }
 
+  // From now on, once the ring is empty, the reader reads `source` itself.
+  // False if the pipe has ended or already goes elsewhere.
+  bool take_from(std::shared_ptr<stream_impl> source, std::function<void()> reader_gone) {
+    std::unique_lock lock(mutex_);
+    if (write_closed_ || read_closed_ || sink_ || source_ || !pending_writes_.empty()) return false;
+    source_ = std::move(source);
+    reader_gone_ = std::move(reader_gone);
+    readable_.notify_all();
+    // A read waiting on the empty ring goes to the source.
+    auto read = std::exchange(pending_read_, {});
+    lock.unlock();
+    if (read.done) async_read_some(read.buffer, std::move(read.done));
+    return true;
+  }
+
   void close_read() {
     std::unique_lock lock(mutex_);
     if (sink_) return;  // the sink reads now; it reports its own end
@@ -105,9 +141,15 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
     writable_.notify_all();
     auto writes = std::exchange(pending_writes_, {});
     auto read = std::exchange(pending_read_, {});
+    // A read of the source in progress ends first; the last one to end
+    // tells whoever gave the source that nobody reads it any more.
+    auto source = source_reads_ > 0 ? source_ : nullptr;
+    auto gone = source_reads_ == 0 ? std::exchange(reader_gone_, {}) : nullptr;
     lock.unlock();
     for (auto& w : writes) w.done(errc::closed, w.written);
     if (read.done) read.done(errc::closed, 0);
+    if (source) source->cancel_reads();
+    if (gone) gone();
   }
 
  private:
@@ -123,6 +165,24 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
 
   // Redirected, with the ring flushed: writers write to the sink themselves.
   bool direct() const noexcept { return sink_ && !flushing_; }
+
+  // The ring is empty and a source gives the bytes: the read goes there.
+  bool reads_source(std::span<std::byte> buffer) const noexcept {
+    return source_ && size_ == 0 && !read_closed_ && !buffer.empty();
+  }
+  // Under the lock, around a read of the source made without it.
+  std::shared_ptr<stream_impl> start_source_read() {
+    ++source_reads_;
+    return source_;
+  }
+  // Takes the lock; returns reader_gone_ if the reader closed meanwhile
+  // and this was the last read of the source in progress.
+  std::function<void()> end_source_read() {
+    std::lock_guard lock(mutex_);
+    --source_reads_;
+    if (!read_closed_ || source_reads_ > 0) return nullptr;
+    return std::exchange(reader_gone_, {});
+  }
 
   // Moves the ring's bytes to the sink, one write at a time, until it is
   // empty; then the writers go direct (and an end of stream is passed on).
@@ -258,6 +318,9 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
   std::shared_ptr<stream_impl> sink_;  // set once redirected
   bool flushing_ = false;              // the ring still goes to the sink
   std::vector<std::byte> flush_buffer_;
+  std::shared_ptr<stream_impl> source_;  // set once the writing end was given away
+  std::function<void()> reader_gone_;    // once the reader closed and no read is left
+  int source_reads_ = 0;                 // reads of source_ in progress
 };
 
 /// One duplex end: reads from `in`, writes to `out`.
@@ -281,6 +344,9 @@ class pipe_stream final : public stream_impl {
   }
   void close_write() noexcept override { out_->close_write(); }
   void redirect_reads(std::shared_ptr<stream_impl> sink) { in_->redirect(std::move(sink)); }
+  bool redirect_writes(std::shared_ptr<stream_impl> source, std::function<void()> reader_gone) {
+    return out_->take_from(std::move(source), std::move(reader_gone));
+  }
   void close() noexcept override {
     if (closed_.exchange(true)) return;
     out_->close_write();
@@ -300,6 +366,12 @@ bool redirect_reads(const std::shared_ptr<stream_impl>& end, std::shared_ptr<str
   if (!pipe) return false;
   pipe->redirect_reads(std::move(sink));
   return true;
+}
+
+bool redirect_writes(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> source,
+                     std::function<void()> reader_gone) {
+  auto* pipe = dynamic_cast<pipe_stream*>(end.get());
+  return pipe && pipe->redirect_writes(std::move(source), std::move(reader_gone));
 }
 
 }  // namespace detail

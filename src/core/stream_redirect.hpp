@@ -1,8 +1,10 @@
 // Sending an in-process byte stream over a session without a pump: the
 // session redirects what the stream's writer writes straight into the
-// network stream, so the bytes skip the in-process ring and a thread hop.
+// network stream, and lets the stream's reader read the network stream
+// itself, so the bytes skip the in-process ring and a thread hop.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "libchan/byte_stream.hpp"
@@ -16,5 +18,17 @@ namespace libchan::detail {
 /// longer closes the pipe's reading side. Returns false for any other kind
 /// of stream, which the caller then pumps.
 bool redirect_reads(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> sink);
+
+/// If `end` is a stream_pair end, what would be written to it comes from
+/// `source` instead: once the bytes already written to `end` are read, the
+/// other end's reads read `source` directly, its end of stream and errors
+/// included. `end`'s own writes and close_write() do nothing any more.
+/// When the other end closes its reading side, a read of `source` in
+/// progress is cancelled (stream_impl::cancel_reads), and then
+/// `reader_gone` runs once, so that the caller can drain or close the
+/// source. Returns false for any other kind of stream, or for a pipe that
+/// ended, which the caller then pumps.
+bool redirect_writes(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> source,
+                     std::function<void()> reader_gone);
 
 }  // namespace libchan::detail

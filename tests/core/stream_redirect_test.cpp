@@ -1,10 +1,14 @@
-// Redirecting a stream_pair whose reading end was given away (as a session
-// does when it sends one): what the ring holds goes first, then every write
-// goes straight to the sink, in order, with the end of stream after it. The
-// sink here is another stream_pair, read on the test's side.
+// Redirecting a stream_pair end that was given away (as a session does when
+// it sends one). Reads: what the ring holds goes first, then every write
+// goes straight to the sink, in order, with the end of stream after it.
+// Writes: what was written to the end given away is read first, then the
+// reader reads the source itself. Sinks and sources here are other
+// stream_pairs, on the test's side.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <future>
 #include <string>
 #include <thread>
@@ -121,6 +125,86 @@ TEST(StreamRedirect, OtherStreamsAreLeftToTheCaller) {
   libchan::Fd keep(fds[1]);
   redirected r(64);
   EXPECT_FALSE(libchan::detail::redirect_reads(s.impl(), r.sink.impl()));
+}
+
+// The end given away (`given`), whose writes now come from `source`, and
+// the application's end that reads them (`reader`).
+struct fed {
+  explicit fed(std::size_t ring = 64) {
+    std::tie(reader, given) = libchan::stream_pair(ring);
+    std::tie(source_writer, source) = libchan::stream_pair(4096);
+  }
+  bool redirect() {
+    return libchan::detail::redirect_writes(given.impl(), source.impl(), [this] { ++gone; });
+  }
+
+  ByteStream reader, given;
+  ByteStream source_writer, source;
+  std::atomic<int> gone{0};
+};
+
+TEST(StreamRedirectWrites, BytesWrittenBeforeComeFirstThenTheSourceIsRead) {
+  fed f;
+  f.given.write("written before, ");
+  ASSERT_TRUE(f.redirect());
+  f.source_writer.write("then from the source");
+  f.source_writer.close_write();
+  EXPECT_EQ(f.reader.read_all(), "written before, then from the source");
+}
+
+TEST(StreamRedirectWrites, AReaderWaitingOnTheEmptyRingGoesOnToTheSource) {
+  fed f;
+  auto blocking = std::async(std::launch::async, [&] {
+    std::array<std::byte, 64> buf{};
+    std::error_code ec;
+    const std::size_t n = f.reader.impl()->read_some(buf, ec);
+    return std::string(reinterpret_cast<const char*>(buf.data()), n);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it wait
+  ASSERT_TRUE(f.redirect());
+  f.source_writer.write("hello");
+  EXPECT_EQ(blocking.get(), "hello");
+}
+
+TEST(StreamRedirectWrites, AnAsyncReadWaitingOnTheEmptyRingGoesOnToTheSource) {
+  fed f;
+  std::array<std::byte, 64> buf{};
+  std::promise<std::size_t> read;
+  f.reader.impl()->async_read_some(buf, [&](std::error_code, std::size_t n) { read.set_value(n); });
+  ASSERT_TRUE(f.redirect());
+  f.source_writer.write("hello");
+  EXPECT_EQ(read.get_future().get(), 5u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf.data()), 5), "hello");
+}
+
+TEST(StreamRedirectWrites, TheEndGivenAwayNoLongerEndsTheStream) {
+  fed f;
+  ASSERT_TRUE(f.redirect());
+  f.given.close();  // as when the session lets go of it
+  f.source_writer.write("still flowing");
+  f.source_writer.close_write();
+  EXPECT_EQ(f.reader.read_all(), "still flowing");
+}
+
+TEST(StreamRedirectWrites, ClosingTheReaderTellsTheCallerOnce) {
+  fed f;
+  ASSERT_TRUE(f.redirect());
+  f.reader.close();
+  EXPECT_EQ(f.gone, 1);
+  f.reader.close();
+  EXPECT_EQ(f.gone, 1);
+}
+
+TEST(StreamRedirectWrites, AnEndedPipeAndOtherStreamsAreLeftToTheCaller) {
+  fed ended;
+  ended.given.close_write();
+  EXPECT_FALSE(ended.redirect());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto s = ByteStream::from_fd(libchan::Fd(fds[1]), ByteStream::Mode::write_only);
+  libchan::Fd keep(fds[0]);
+  fed f;
+  EXPECT_FALSE(libchan::detail::redirect_writes(s.impl(), f.source.impl(), [] {}));
 }
 
 }  // namespace

@@ -483,6 +483,20 @@ void net_stream::close_write() noexcept {
   });
 }
 
+void net_stream::cancel_reads() {
+  with_session(
+      session_,
+      [&](channel_session& s) {
+        if (!pending_read_) return;
+        auto r = std::move(*pending_read_);
+        pending_read_.reset();
+        // What it read already is the reader's; otherwise it read nothing.
+        const std::error_code ec = r.filled > 0 ? std::error_code() : errc::closed;
+        s.defer([done = std::move(r.done), ec, n = r.filled] { done(ec, n); });
+      },
+      access::taking);
+}
+
 void net_stream::close() noexcept {
   with_session(session_, [&](channel_session& s) {
     if (!write_closed_) {

@@ -175,6 +175,7 @@ class net_stream final : public endpoint, public stream_impl {
   void async_write(std::span<const std::byte> data, io_handler done) override;
   void close_write() noexcept override;
   void close() noexcept override;
+  void cancel_reads() override;
 
  private:
   // Copies buffered input into `buffer`; under the lock.
