@@ -41,13 +41,22 @@ struct redirected {
   ByteStream sink, out;      // where the bytes go, and where the test reads them
 };
 
+// Bytes written to `early` before the redirect, then to `late` after it,
+// reach `reader` in that order, with the end of `late`'s stream.
+template <class Redirect>
+void expect_before_then_after(ByteStream& early, Redirect redirect, ByteStream& late,
+                              ByteStream& reader) {
+  early.write("before, ");
+  ASSERT_TRUE(redirect());
+  late.write("then after");
+  late.close_write();
+  EXPECT_EQ(reader.read_all(), "before, then after");
+}
+
 TEST(StreamRedirect, BufferedBytesGoFirstThenWritesGoStraightThrough) {
   redirected r(64);
-  r.writer.write("buffered, ");
-  ASSERT_TRUE(r.redirect());
-  r.writer.write("then direct");
-  r.writer.close_write();
-  EXPECT_EQ(r.out.read_all(), "buffered, then direct");
+  expect_before_then_after(
+      r.writer, [&] { return r.redirect(); }, r.writer, r.out);
 }
 
 TEST(StreamRedirect, AWriterBlockedOnAFullRingGoesOnAfterTheRedirect) {
@@ -145,11 +154,8 @@ struct fed {
 
 TEST(StreamRedirectWrites, BytesWrittenBeforeComeFirstThenTheSourceIsRead) {
   fed f;
-  f.given.write("written before, ");
-  ASSERT_TRUE(f.redirect());
-  f.source_writer.write("then from the source");
-  f.source_writer.close_write();
-  EXPECT_EQ(f.reader.read_all(), "written before, then from the source");
+  expect_before_then_after(
+      f.given, [&] { return f.redirect(); }, f.source_writer, f.reader);
 }
 
 TEST(StreamRedirectWrites, AReaderWaitingOnTheEmptyRingGoesOnToTheSource) {
