@@ -39,10 +39,12 @@ class stream_impl : public std::enable_shared_from_this<stream_impl> {
   virtual void close_write() noexcept = 0;
   /// Releases both directions. Idempotent.
   virtual void close() noexcept = 0;
-  /// Ends a read in progress at once, with what it has read or with
-  /// errc::closed: its reader went away. Streams whose reads cannot be
-  /// cancelled do nothing.
-  virtual void cancel_reads() {}
+  /// Nobody will read this stream any more: a read in progress ends at once
+  /// (with what it has read, or errc::closed), later reads fail with
+  /// errc::closed, and what arrives from now on is dropped (or refused,
+  /// where the stream cannot drop it). Idempotent; streams that cannot do
+  /// this do nothing.
+  virtual void abandon_reads() {}
   /// The descriptor behind this stream, or -1.
   virtual int native_handle() const noexcept { return -1; }
 };

@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -29,12 +28,9 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
       return size_ > 0 || write_closed_ || read_closed_ || buffer.empty() || source_;
     });
     if (reads_source(buffer)) {
-      auto source = start_source_read();
-      auto keep = shared_from_this();  // the ends may be closed meanwhile
+      auto source = source_;
       lock.unlock();
-      const std::size_t n = source->read_some(buffer, ec);
-      if (auto gone = end_source_read()) gone();
-      return n;
+      return source->read_some(buffer, ec);
     }
     return finish_read(lock, buffer, ec);
   }
@@ -42,9 +38,10 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
   void write(std::span<const std::byte> data, std::error_code& ec) {
     std::unique_lock lock(mutex_);
     while (!data.empty()) {
-      writable_.wait(
-          lock, [&] { return size_ < ring_.size() || read_closed_ || write_closed_ || direct(); });
-      if (read_closed_ || write_closed_) {
+      writable_.wait(lock, [&] {
+        return size_ < ring_.size() || read_closed_ || write_closed_ || direct() || source_;
+      });
+      if (read_closed_ || write_closed_ || source_) {
         ec = errc::closed;
         return;
       }
@@ -62,14 +59,9 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
   void async_read_some(std::span<std::byte> buffer, stream_impl::io_handler done) {
     std::unique_lock lock(mutex_);
     if (reads_source(buffer)) {
-      auto source = start_source_read();
+      auto source = source_;
       lock.unlock();
-      source->async_read_some(buffer, [this, keep = shared_from_this(), done = std::move(done)](
-                                          std::error_code ec, std::size_t n) {
-        if (auto gone = end_source_read()) gone();
-        done(ec, n);
-      });
-      return;
+      return source->async_read_some(buffer, std::move(done));
     }
     if (size_ > 0 || write_closed_ || read_closed_ || buffer.empty()) {
       std::error_code ec;
@@ -81,7 +73,7 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
 
   void async_write(std::span<const std::byte> data, stream_impl::io_handler done) {
     std::unique_lock lock(mutex_);
-    if (read_closed_ || write_closed_) {  // as write(): nobody will read it
+    if (read_closed_ || write_closed_ || source_) {  // as write(): nobody will read it
       lock.unlock();
       return done(errc::closed, 0);
     }
@@ -119,12 +111,14 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
 
   // From now on, once the ring is empty, the reader reads `source` itself.
   // False if the pipe has ended or already goes elsewhere.
-  bool take_from(std::shared_ptr<stream_impl> source, std::function<void()> reader_gone) {
+  // Writes into the pipe fail from now on: nothing may come between the
+  // source's bytes.
+  bool take_from(std::shared_ptr<stream_impl> source) {
     std::unique_lock lock(mutex_);
     if (write_closed_ || read_closed_ || sink_ || source_ || !pending_writes_.empty()) return false;
     source_ = std::move(source);
-    reader_gone_ = std::move(reader_gone);
     readable_.notify_all();
+    writable_.notify_all();
     // A read waiting on the empty ring goes to the source.
     auto read = std::exchange(pending_read_, {});
     lock.unlock();
@@ -141,15 +135,12 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
     writable_.notify_all();
     auto writes = std::exchange(pending_writes_, {});
     auto read = std::exchange(pending_read_, {});
-    // A read of the source in progress ends first; the last one to end
-    // tells whoever gave the source that nobody reads it any more.
-    auto source = source_reads_ > 0 ? source_ : nullptr;
-    auto gone = source_reads_ == 0 ? std::exchange(reader_gone_, {}) : nullptr;
+    auto source = source_;
     lock.unlock();
     for (auto& w : writes) w.done(errc::closed, w.written);
     if (read.done) read.done(errc::closed, 0);
-    if (source) source->cancel_reads();
-    if (gone) gone();
+    // Its read in progress, if any, ends; what still comes is dropped.
+    if (source) source->abandon_reads();
   }
 
  private:
@@ -169,19 +160,6 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
   // The ring is empty and a source gives the bytes: the read goes there.
   bool reads_source(std::span<std::byte> buffer) const noexcept {
     return source_ && size_ == 0 && !read_closed_ && !buffer.empty();
-  }
-  // Under the lock, around a read of the source made without it.
-  std::shared_ptr<stream_impl> start_source_read() {
-    ++source_reads_;
-    return source_;
-  }
-  // Takes the lock; returns reader_gone_ if the reader closed meanwhile
-  // and this was the last read of the source in progress.
-  std::function<void()> end_source_read() {
-    std::lock_guard lock(mutex_);
-    --source_reads_;
-    if (!read_closed_ || source_reads_ > 0) return nullptr;
-    return std::exchange(reader_gone_, {});
   }
 
   // Moves the ring's bytes to the sink, one write at a time, until it is
@@ -319,8 +297,6 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
   bool flushing_ = false;              // the ring still goes to the sink
   std::vector<std::byte> flush_buffer_;
   std::shared_ptr<stream_impl> source_;  // set once the writing end was given away
-  std::function<void()> reader_gone_;    // once the reader closed and no read is left
-  int source_reads_ = 0;                 // reads of source_ in progress
 };
 
 /// One duplex end: reads from `in`, writes to `out`.
@@ -344,9 +320,11 @@ class pipe_stream final : public stream_impl {
   }
   void close_write() noexcept override { out_->close_write(); }
   void redirect_reads(std::shared_ptr<stream_impl> sink) { in_->redirect(std::move(sink)); }
-  bool redirect_writes(std::shared_ptr<stream_impl> source, std::function<void()> reader_gone) {
-    return out_->take_from(std::move(source), std::move(reader_gone));
+  bool redirect_writes(std::shared_ptr<stream_impl> source) {
+    return out_->take_from(std::move(source));
   }
+  // The reader of this end's pipe is gone: writers into it get errc::closed.
+  void abandon_reads() override { in_->close_read(); }
   void close() noexcept override {
     if (closed_.exchange(true)) return;
     out_->close_write();
@@ -368,10 +346,9 @@ bool redirect_reads(const std::shared_ptr<stream_impl>& end, std::shared_ptr<str
   return true;
 }
 
-bool redirect_writes(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> source,
-                     std::function<void()> reader_gone) {
+bool redirect_writes(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> source) {
   auto* pipe = dynamic_cast<pipe_stream*>(end.get());
-  return pipe && pipe->redirect_writes(std::move(source), std::move(reader_gone));
+  return pipe && pipe->redirect_writes(std::move(source));
 }
 
 }  // namespace detail

@@ -4,7 +4,6 @@
 // itself, so the bytes skip the in-process ring and a thread hop.
 #pragma once
 
-#include <functional>
 #include <memory>
 
 #include "libchan/byte_stream.hpp"
@@ -22,13 +21,11 @@ bool redirect_reads(const std::shared_ptr<stream_impl>& end, std::shared_ptr<str
 /// If `end` is a stream_pair end, what would be written to it comes from
 /// `source` instead: once the bytes already written to `end` are read, the
 /// other end's reads read `source` directly, its end of stream and errors
-/// included. `end`'s own writes and close_write() do nothing any more.
-/// When the other end closes its reading side, a read of `source` in
-/// progress is cancelled (stream_impl::cancel_reads), and then
-/// `reader_gone` runs once, so that the caller can drain or close the
-/// source. Returns false for any other kind of stream, or for a pipe that
-/// ended, which the caller then pumps.
-bool redirect_writes(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> source,
-                     std::function<void()> reader_gone);
+/// included. `end`'s own writes fail with errc::closed, and its
+/// close_write() does nothing. When the other end closes, `source` is told
+/// that nobody reads it any more (stream_impl::abandon_reads). Returns
+/// false for any other kind of stream, or for a pipe that ended or has
+/// writes waiting, which the caller then pumps.
+bool redirect_writes(const std::shared_ptr<stream_impl>& end, std::shared_ptr<stream_impl> source);
 
 }  // namespace libchan::detail

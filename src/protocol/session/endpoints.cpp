@@ -360,6 +360,10 @@ void outbound_channel::close_send() noexcept {
 void net_stream::on_data(std::span<const std::uint8_t> data) {
   auto s = session();
   if (!s) return;
+  if (reads_abandoned_) {
+    if (bound()) s->engine().consume(id_, data.size());
+    return;
+  }
   if (pending_read_ && input_.empty()) {
     // A reader waits: straight into its buffer, the rest queued behind. A
     // read the frame does not fill completes once the session has taken the
@@ -427,7 +431,10 @@ std::size_t net_stream::read_some(std::span<std::byte> buffer, std::error_code& 
   bool ready = false;
   // The driver hears of it if the consumed bytes let it read again.
   s->run_taking([&] {
-    if (!input_.empty() || remote_closed_) {
+    if (reads_abandoned_) {
+      ready = true;
+      ec = errc::closed;
+    } else if (!input_.empty() || remote_closed_) {
       ready = true;
       if (input_.empty() && error_) ec = error_;
       n = take_input(*s, buffer);
@@ -449,6 +456,7 @@ void net_stream::async_read_some(std::span<std::byte> buffer, io_handler done) {
   bool alive = with_session(
       session_,
       [&](channel_session& s) {
+        if (reads_abandoned_) return s.defer([done = std::move(done)] { done(errc::closed, 0); });
         pending_read_.emplace(pending_read{buffer, std::move(done)});
         wake_reader(s);
       },
@@ -483,10 +491,14 @@ void net_stream::close_write() noexcept {
   });
 }
 
-void net_stream::cancel_reads() {
+void net_stream::abandon_reads() {
   with_session(
       session_,
       [&](channel_session& s) {
+        reads_abandoned_ = true;
+        // What was not read gives its window back, as what comes later will.
+        if (bound()) s.engine().consume(id_, input_.size());
+        input_.clear();
         if (!pending_read_) return;
         auto r = std::move(*pending_read_);
         pending_read_.reset();

@@ -175,7 +175,7 @@ class net_stream final : public endpoint, public stream_impl {
   void async_write(std::span<const std::byte> data, io_handler done) override;
   void close_write() noexcept override;
   void close() noexcept override;
-  void cancel_reads() override;
+  void abandon_reads() override;
 
  private:
   // Copies buffered input into `buffer`; under the lock.
@@ -187,6 +187,7 @@ class net_stream final : public endpoint, public stream_impl {
   byte_queue input_;
   bool remote_closed_ = false;
   bool write_closed_ = false;
+  bool reads_abandoned_ = false;  // what arrives is dropped (abandon_reads)
   std::error_code error_;
   struct pending_read {
     std::span<std::byte> buffer;

@@ -136,12 +136,11 @@ class channel_session::encoder final : public ExtensionHook {
           });
         }
         if (mode != ByteStream::Mode::read_only) {
-          // Nor does one whose reader can read the network stream itself.
-          // Once nobody reads, what still comes is drained, not refused.
+          // Nor does one whose reader can read the network stream itself
+          // (once nobody reads, the stream drops what still comes).
           actions_.push_back([impl, remote] {
-            auto drain = [remote] { drainer::start(remote); };
-            if (!redirect_writes(impl, remote, drain))
-              byte_pump::start(remote, impl, [drain](std::error_code) { drain(); });
+            if (!redirect_writes(impl, remote))
+              byte_pump::start(remote, impl, [remote](std::error_code) { drainer::start(remote); });
           });
         }
         std::int8_t t = v01                                   ? v01::stream
