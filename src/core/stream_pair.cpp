@@ -109,10 +109,9 @@ class byte_pipe : public std::enable_shared_from_this<byte_pipe> {
     flush(lock);
   }
 
-  // From now on, once the ring is empty, the reader reads `source` itself.
-  // False if the pipe has ended or already goes elsewhere.
-  // Writes into the pipe fail from now on: nothing may come between the
-  // source's bytes.
+  // From now on, once the ring is empty, the reader reads `source` itself,
+  // and writes into the pipe fail: nothing may come between the source's
+  // bytes. False if the pipe has ended or already goes elsewhere.
   bool take_from(std::shared_ptr<stream_impl> source) {
     std::unique_lock lock(mutex_);
     if (write_closed_ || read_closed_ || sink_ || source_ || !pending_writes_.empty()) return false;
