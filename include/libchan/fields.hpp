@@ -37,6 +37,7 @@
 #include <utility>
 
 #include "libchan/convert.hpp"
+#include "libchan/detail/plain.hpp"
 #include "libchan/value.hpp"
 
 namespace libchan::detail {
@@ -143,6 +144,26 @@ struct fields_convert<T, field_list<T, Fields...>> {
     Convert<member_type<F>>::from_value(std::move(v), out.*F::member, path);
   }
 };
+
+/// A struct is plain data when all its fields are: a map of its keys in
+/// order, as fields_convert::to_value makes it.
+template <class T, class List = field_list_of<T>>
+struct plain_fields;
+
+template <class T, class... Fields>
+struct plain_fields<T, field_list<T, Fields...>> {
+  template <class F>
+  using member_type = std::remove_cvref_t<decltype(std::declval<T&>().*F::member)>;
+
+  static constexpr bool value = (is_plain_v<member_type<Fields>> && ...);
+  static void write(plain_writer& out, const T& obj) {
+    out.map(sizeof...(Fields));
+    ((out.string(Fields::key), plain<member_type<Fields>>::write(out, obj.*Fields::member)), ...);
+  }
+};
+
+template <class T>
+struct plain<T, std::enable_if_t<has_fields<T>>> : plain_fields<T> {};
 
 }  // namespace libchan::detail
 

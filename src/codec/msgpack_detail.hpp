@@ -8,12 +8,19 @@
 #include <vector>
 
 #include "libchan/codec.hpp"
+#include "libchan/detail/plain.hpp"
 
 namespace libchan::detail {
 
 /// Appends `value` to `out`; on failure restores `out` and sets `ec`.
 void msgpack_encode(Value& value, std::vector<std::uint8_t>& out, ExtensionHook& hook,
                     IntegerStyle style, std::error_code& ec, std::string* detail);
+
+/// Appends `message` to `out`, byte for byte as msgpack_encode would write
+/// the Value it converts to. False, with `out` restored, for a length
+/// beyond the format's limits.
+bool msgpack_encode_plain(const plain_message& message, std::vector<std::uint8_t>& out,
+                          IntegerStyle style);
 
 /// Decodes the first value of `input` (see Codec::decode).
 std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, ExtensionHook& hook,

@@ -84,6 +84,30 @@ class Sink {
 
 constexpr std::uint64_t max_length = std::numeric_limits<std::uint32_t>::max();
 
+void pack_integer(msgpack::packer<Sink>& packer, IntegerStyle style, std::int64_t i) {
+  // The packer's own choice (smallest form, unsigned when >= 0) is Go
+  // v0.1's; Go master keeps non-negative values >= 128 in signed forms.
+  if (style == IntegerStyle::unsigned_when_nonnegative || i < 128) {
+    packer.pack_int64(i);
+  } else if (i <= std::numeric_limits<std::int16_t>::max()) {
+    packer.pack_fix_int16(static_cast<std::int16_t>(i));
+  } else if (i <= std::numeric_limits<std::int32_t>::max()) {
+    packer.pack_fix_int32(static_cast<std::int32_t>(i));
+  } else {
+    packer.pack_fix_int64(i);
+  }
+}
+
+// Always float64 (cb), as Go writes it: the packer's pack_double would
+// shrink integral doubles to integers.
+void pack_always_float64(Sink& sink, double d) {
+  char buf[9];
+  buf[0] = static_cast<char>(0xcb);
+  auto bits = std::bit_cast<std::uint64_t>(d);
+  for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  sink.write(buf, sizeof buf);
+}
+
 class Encoder {
  public:
   Encoder(Sink& sink, ExtensionHook& hook, IntegerStyle style, std::error_code& ec,
@@ -154,29 +178,8 @@ class Encoder {
     return encode_leaf(v);
   }
 
-  void pack_int(std::int64_t i) {
-    // The packer's own choice (smallest form, unsigned when >= 0) is Go
-    // v0.1's; Go master keeps non-negative values >= 128 in signed forms.
-    if (style_ == IntegerStyle::unsigned_when_nonnegative || i < 128) {
-      packer_.pack_int64(i);
-    } else if (i <= std::numeric_limits<std::int16_t>::max()) {
-      packer_.pack_fix_int16(static_cast<std::int16_t>(i));
-    } else if (i <= std::numeric_limits<std::int32_t>::max()) {
-      packer_.pack_fix_int32(static_cast<std::int32_t>(i));
-    } else {
-      packer_.pack_fix_int64(i);
-    }
-  }
-
-  // Always float64 (cb), as Go writes it: the packer's pack_double would
-  // shrink integral doubles to integers.
-  void pack_float64(double d) {
-    char buf[9];
-    buf[0] = static_cast<char>(0xcb);
-    auto bits = std::bit_cast<std::uint64_t>(d);
-    for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
-    sink_.write(buf, sizeof buf);
-  }
+  void pack_int(std::int64_t i) { pack_integer(packer_, style_, i); }
+  void pack_float64(double d) { pack_always_float64(sink_, d); }
 
   bool encode_leaf(Value& leaf) {
     std::int8_t type = 0;
@@ -208,7 +211,62 @@ class Encoder {
   std::vector<std::uint8_t> payload_;  // allocates only once a leaf needs it
 };
 
+// Writes a plain message item by item, exactly as Encoder writes the Value
+// that Convert would have made of it.
+class PlainEncoder final : public plain_writer {
+ public:
+  PlainEncoder(Sink& sink, IntegerStyle style) : sink_(sink), packer_(sink), style_(style) {}
+
+  bool ok() const noexcept { return ok_; }
+
+  void nil() override { packer_.pack_nil(); }
+  void boolean(bool b) override { b ? packer_.pack_true() : packer_.pack_false(); }
+  void int64(std::int64_t i) override { pack_integer(packer_, style_, i); }
+  void uint64(std::uint64_t u) override { packer_.pack_uint64(u); }
+  void float64(double d) override { pack_always_float64(sink_, d); }
+  void string(std::string_view s) override {
+    if (!fits(s.size())) return;
+    packer_.pack_str(static_cast<std::uint32_t>(s.size()));
+    sink_.write_body(s.data(), s.size());
+  }
+  void binary(std::span<const std::uint8_t> b) override {
+    if (!fits(b.size())) return;
+    packer_.pack_bin(static_cast<std::uint32_t>(b.size()));
+    sink_.write_body(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  void array(std::size_t n) override {
+    if (fits(n)) packer_.pack_array(static_cast<std::uint32_t>(n));
+  }
+  void map(std::size_t n) override {
+    if (fits(n)) packer_.pack_map(static_cast<std::uint32_t>(n));
+  }
+
+ private:
+  // Beyond the format: the caller takes the Value path, which says so.
+  bool fits(std::size_t n) {
+    if (n > max_length) ok_ = false;
+    return ok_;
+  }
+
+  Sink& sink_;
+  msgpack::packer<Sink> packer_;
+  IntegerStyle style_;
+  bool ok_ = true;
+};
+
 }  // namespace
+
+bool msgpack_encode_plain(const plain_message& message, std::vector<std::uint8_t>& out,
+                          IntegerStyle style) {
+  Sink sink(out);
+  PlainEncoder encoder(sink, style);
+  message.write(encoder);
+  if (encoder.ok())
+    sink.finish();
+  else
+    sink.discard();
+  return encoder.ok();
+}
 
 void msgpack_encode(Value& value, std::vector<std::uint8_t>& out, ExtensionHook& hook,
                     IntegerStyle style, std::error_code& ec, std::string* detail) {

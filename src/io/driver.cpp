@@ -180,22 +180,31 @@ void session_driver::flush_output() {
   if (!rest_in_flight_.empty()) {
     // What flush_now() could not write goes first, on its own.
     wviews_.push_back(boost::asio::buffer(rest_in_flight_));
+    session_->watch_output();
     return start_write();
   }
-  std::size_t chunks = 0;
-  call([&] {
-    chunks = take_write(wchunks_, wfds_);
-    // Taking output can release senders that waited for room; take_output
-    // queues their completions without running them.
-    if (chunks > 0) session_->after_unlock();
-  });
-  for (std::size_t i = 0; i < chunks; ++i)
-    if (!wchunks_[i].empty()) wviews_.push_back(boost::asio::buffer(wchunks_[i]));
-  if (wviews_.empty()) {
-    std::lock_guard lock(write_mutex_);
-    writing_ = false;
-    return;
+  for (int round = 0;; ++round) {
+    std::size_t chunks = 0;
+    call([&] {
+      chunks = take_write(wchunks_, wfds_);
+      // Taking output can release senders that waited for room; take_output
+      // queues their completions without running them.
+      if (chunks > 0) session_->after_unlock();
+    });
+    for (std::size_t i = 0; i < chunks; ++i)
+      if (!wchunks_[i].empty()) wviews_.push_back(boost::asio::buffer(wchunks_[i]));
+    if (!wviews_.empty()) break;
+    // Sends stop relying on us only once no output is left for us; output
+    // that came meanwhile is taken once more (what cannot be taken now,
+    // such as bytes held for descriptors, waits for the next call).
+    if (session_->stop_watching_output() || round > 0) {
+      std::lock_guard lock(write_mutex_);
+      writing_ = false;
+      return;
+    }
   }
+  // on_write() comes back for what is sent meanwhile.
+  session_->watch_output();
   start_write();
 }
 

@@ -5,6 +5,7 @@
 // same through their conversion.
 #include <gtest/gtest.h>
 
+#include "libchan/detail/plain.hpp"
 #include "libchan/fields.hpp"
 #include "session_test_support.hpp"
 
@@ -123,6 +124,64 @@ TEST(SessionSend, TypedSendsTakeTheSamePaths) {
   EXPECT_FALSE(typed_reply.impl()->try_send(r, ec));
   EXPECT_EQ(r.seq, 7);
   EXPECT_TRUE(r.reply) << "the end is given back";
+}
+
+// Whether some DATA frame the client wrote starts with `prefix`.
+bool a_data_frame_starts_with(const linked_sessions& link, const bytes& prefix) {
+  for (const auto& f : spdy_test::read_all(link.client_wrote)) {
+    const auto* d = std::get_if<spdy::data_frame>(&f.value);
+    if (d && d->payload.size() >= prefix.size() &&
+        std::equal(prefix.begin(), prefix.end(), d->payload.begin()))
+      return true;
+  }
+  return false;
+}
+
+TEST(SessionSend, PlainTypedValuesAreEncodedStraightInTheSessionsDialect) {
+  for (auto wire : {engine::dialect::v0_2, engine::dialect::v0_1}) {
+    SCOPED_TRACE(wire == engine::dialect::v0_1 ? "v0.1" : "v0.2");
+    linked_sessions link(wire);
+    auto c = link.open_channel();
+    std::error_code ec;
+    Note n{"hi", 200};
+    // The network end encodes the plain value itself: no Value is made.
+    ASSERT_TRUE(c.tx.impl()->try_send_plain(libchan::detail::plain_view<Note>(n), ec));
+    EXPECT_FALSE(ec);
+    // And through a typed end, as an application sends.
+    auto typed = libchan::detail::restore_sender<Note>(std::move(c.tx));
+    typed.send(Note{"again", 201});
+    link.pump();
+    for (std::int64_t seq : {200, 201}) {
+      auto got = poll(c.rx);
+      ASSERT_TRUE(got.ready && got.value);
+      EXPECT_EQ(got.value->find("Seq")->as_int(), seq);
+    }
+    // {"Text": "hi", "Seq": 200}, its integer in the dialect's form: Go
+    // master keeps it signed, Go v0.1 (and jschan) unsigned.
+    const bytes expected = mp::map(
+        {{"Text", mp::str("hi")},
+         {"Seq", wire == engine::dialect::v0_1 ? bytes{0xcc, 0xc8} : bytes{0xd1, 0x00, 0xc8}}});
+    const bool found = a_data_frame_starts_with(link, expected);
+    EXPECT_TRUE(found) << "the first message's bytes lead a DATA frame";
+  }
+}
+
+TEST(SessionSend, APlainValueWithNoRoomIsLeftToTheWaitingPath) {
+  linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
+  auto c = link.open_channel();
+  std::error_code ec;
+  const Note big{std::string(300, 'c'), 1};
+  int sent = 0;
+  while (c.tx.impl()->try_send_plain(libchan::detail::plain_view<Note>(big), ec)) {
+    ASSERT_LT(++sent, 10);
+  }
+  EXPECT_GE(sent, 2);
+  const auto queued = link.client->diagnose().pending_output;
+  EXPECT_FALSE(c.tx.impl()->try_send_plain(libchan::detail::plain_view<Note>(big), ec));
+  EXPECT_EQ(link.client->diagnose().pending_output, queued) << "a refusal queues nothing";
+  link.pump();
+  for (int i = 0; i < sent; ++i) ASSERT_TRUE(poll(c.rx).ready) << i;
+  EXPECT_FALSE(poll(c.rx).ready) << "only what was accepted arrives";
 }
 
 }  // namespace

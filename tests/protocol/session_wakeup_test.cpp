@@ -1,6 +1,7 @@
 // When the session tells its driver (on_activity): a receive that only takes
 // a message wakes nobody, while one that changes what the driver acts on (a
-// window update to write, input to read again) always does. A missed call
+// window update to write, input to read again) always does. A send tells it
+// unless the driver is writing and will take the output anyway. A missed call
 // would stall a connection; an extra one costs a thread wake-up per message.
 #include <gtest/gtest.h>
 
@@ -73,6 +74,51 @@ TEST(SessionWakeup, TakingWhatOwesTheSenderAWindowUpdateTellsTheDriver) {
   EXPECT_GT(t.hooks->calls, before);
   t.drain();
   EXPECT_GT(updates(), updates_before) << "the taken bytes reopen the window";
+}
+
+TEST(SessionWakeup, SendsWhileTheDriverWritesDoNotTellItAndLaterOnesDo) {
+  scripted_session t;
+  std::error_code ec;
+  auto tx = t.s->open_sender(ec);
+  ASSERT_FALSE(ec);
+  t.drain();
+
+  // A send with nobody watching the output tells the driver.
+  int before = t.hooks->calls;
+  tx.send(libchan::make_map("Seq", 0));
+  EXPECT_GT(t.hooks->calls, before);
+  t.drain();
+
+  // The driver took output and writes it: sends only add to the output.
+  t.s->watch_output();
+  before = t.hooks->calls;
+  for (int n = 1; n <= 20; ++n) tx.send(libchan::make_map("Seq", n));
+  EXPECT_EQ(t.hooks->calls, before);
+  EXPECT_FALSE(t.s->stop_watching_output()) << "output came meanwhile: the driver takes it";
+  t.drain();
+  EXPECT_TRUE(t.s->stop_watching_output()) << "nothing left";
+
+  // Idle again: the next send tells the driver.
+  before = t.hooks->calls;
+  tx.send(libchan::make_map("Seq", 21));
+  EXPECT_GT(t.hooks->calls, before);
+  t.drain();
+  const auto data = frames_of<spdy::data_frame>(t.frames());
+  std::size_t bytes = 0;
+  for (const auto& d : data) bytes += d.payload.size();
+  EXPECT_EQ(bytes, 22 * seq(0).size()) << "every message was written";
+}
+
+TEST(SessionWakeup, ClosingWhileTheDriverWritesStillTellsIt) {
+  scripted_session t;
+  std::error_code ec;
+  auto tx = t.s->open_sender(ec);
+  ASSERT_FALSE(ec);
+  t.drain();
+  t.s->watch_output();
+  const int before = t.hooks->calls;
+  tx.close();
+  EXPECT_GT(t.hooks->calls, before) << "only sends rely on the write in flight";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "libchan/channel.hpp"
 #include "libchan/convert.hpp"
+#include "libchan/detail/plain.hpp"
 #include "libchan/value.hpp"
 
 namespace libchan::detail {
@@ -56,7 +57,11 @@ class typed_to_value_sender final : public sender_impl<T> {
   // A send that needs no waiting skips the waiter, its completion and the
   // wake-up. When the inner end refuses, `value` gets its content back:
   // conversion moves channel ends and streams out and back, unchanged.
+  // Plain data may skip the Value altogether (see plain.hpp).
   bool try_send(T& value, std::error_code& ec) override {
+    if constexpr (is_plain_v<T>) {
+      if (inner_->try_send_plain(plain_view<T>(value), ec)) return true;
+    }
     Value converted = libchan::to_value(std::move(value));
     if (inner_->try_send(converted, ec)) return true;
     std::error_code back;

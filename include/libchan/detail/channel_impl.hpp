@@ -11,6 +11,8 @@
 
 namespace libchan::detail {
 
+class plain_message;  // libchan/detail/plain.hpp
+
 /// One party waiting for a message. A waiter may be registered with several
 /// channels at once (select); exactly one of them wins it through claim().
 template <class T>
@@ -131,6 +133,16 @@ class sender_impl {
   /// `ec` (the value is consumed); returns false leaving `value` untouched.
   virtual bool try_send(T& value, std::error_code& ec) {
     (void)value;
+    (void)ec;
+    return false;
+  }
+
+  /// As try_send, for a message of plain data that this end may encode
+  /// itself instead of receiving it as a Value (see plain.hpp): true and
+  /// `ec` cleared once sent; false if it was not, and the caller sends the
+  /// Value. Only network channels encode.
+  virtual bool try_send_plain(const plain_message& message, std::error_code& ec) {
+    (void)message;
     (void)ec;
     return false;
   }

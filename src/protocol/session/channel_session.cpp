@@ -183,6 +183,24 @@ channel_session::driver_state channel_session::driver_view() const noexcept {
   return {engine_->output_end(), engine_->receive_paused(), ended_};
 }
 
+bool channel_session::driver_has_news(const driver_state& before, tell how) const noexcept {
+  const driver_state now = driver_view();
+  if (now == before) return false;
+  if (how != tell::unless_output_watched || !output_watched_) return true;
+  return now.input_paused != before.input_paused || now.ended != before.ended;
+}
+
+void channel_session::watch_output() {
+  std::lock_guard lock(mutex_);
+  output_watched_ = true;
+}
+
+bool channel_session::stop_watching_output() {
+  std::lock_guard lock(mutex_);
+  output_watched_ = false;
+  return engine_->output_offset() == engine_->output_end();
+}
+
 void channel_session::finish_partial_reads() {
   for (auto& stream : filling_) stream->finish_partial_read(*this);
   filling_.clear();

@@ -158,6 +158,13 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// write closes the sender's copies.
   bool take_output(std::vector<std::uint8_t>& out, std::size_t max,
                    std::vector<outgoing_descriptor>& fds, std::size_t max_fds);
+  /// The driver is writing what it took and will take output again when
+  /// the write completes, whatever happens meanwhile: until then, sends
+  /// that only add output do not tell it (see run_sending).
+  void watch_output();
+  /// The driver stops taking output on its own (a take found none). False
+  /// if output arrived since, unwatched: the driver takes it instead.
+  bool stop_watching_output();
   /// Descriptors that arrived with the bytes about to be fed (or earlier
   /// ones): taken in order, for messages to name. Takes them all.
   void receive_descriptors(std::vector<Fd>& fds);
@@ -229,6 +236,14 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   void run_taking(Fn&& fn) {
     locked_run(fn, tell::if_changed);
   }
+  /// As run_taking(), for sends: output that grows while the driver is
+  /// writing needs no telling either, since the write's completion takes
+  /// it (see watch_output). A streaming sender then posts to the io
+  /// thread only when it has gone idle.
+  template <class Fn>
+  void run_sending(Fn&& fn) {
+    locked_run(fn, tell::unless_output_watched);
+  }
   /// Before a thread waits for input on one of our channels: lets the
   /// driver write pending output from it (driver_hooks::flush_now). Not
   /// under the lock.
@@ -299,6 +314,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// output. False, with `value` untouched, when send_message() must do it.
   /// Under the lock.
   bool try_send_message(endpoint& parent, Value& value);
+  /// As try_send_message(), for a message of plain data encoded straight
+  /// from the application's type (see libchan/detail/plain.hpp). False,
+  /// with nothing sent, when the Value path must do it. Under the lock.
+  bool try_send_plain(endpoint& parent, const plain_message& message);
   /// Decodes the next message from `input` for channel `parent`; see
   /// Codec::decode. Under the lock.
   std::size_t decode_message(endpoint& parent, std::span<const std::uint8_t> input, Value& out,
@@ -331,7 +350,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     std::lock_guard<std::mutex> lock_;
     std::atomic<std::thread::id>& owner_;
   };
-  enum class tell { always, if_changed };
+  enum class tell { always, if_changed, unless_output_watched };
   template <class Fn>
   void locked_run(Fn& fn, tell how) {
     if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
@@ -343,10 +362,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     {
       owner_lock lock(*this);
       driver_state before{};
-      if (how == tell::if_changed) before = driver_view();
+      if (how != tell::always) before = driver_view();
       fn();
       if (!filling_.empty()) finish_partial_reads();
-      if (how == tell::if_changed) news = driver_view() != before;
+      if (how != tell::always) news = driver_has_news(before, how);
       if (!deferred_.empty()) work.swap(deferred_);
     }
     for (auto& f : work) f();
@@ -361,6 +380,15 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     bool operator==(const driver_state&) const = default;
   };
   driver_state driver_view() const noexcept;
+  /// A message for `parent` may be queued at once: nothing waits before it.
+  bool sends_at_once(endpoint& parent) const;
+  /// Queues one encoded message on `parent`'s stream in the session's
+  /// dialect; `mark` names its descriptors (0: none).
+  void submit_message(const endpoint& parent, std::span<const std::uint8_t> bytes,
+                      std::uint64_t mark, std::error_code& ec);
+  /// Whether the driver must hear of what changed since `before`. Under
+  /// the lock.
+  bool driver_has_news(const driver_state& before, tell how) const noexcept;
   void notify_driver();
   std::uint64_t next_ref();
   void end_session(std::error_code ec, const std::string& detail);
@@ -416,6 +444,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::vector<std::uint8_t> take_encode_buffer();
   void return_encode_buffer(std::vector<std::uint8_t>&& bytes);
   bool ended_ = false;
+  bool output_watched_ = false;  // see watch_output
   std::error_code end_ec_;
   std::atomic<bool> end_published_{false};  // end_ec_ is set
   std::atomic<bool> deadline_moved_{true};  // see deadline_may_have_moved

@@ -8,7 +8,7 @@ namespace {
 
 // Whether a call only takes from the session (receiving), which tells the
 // driver less (see channel_session::run_taking).
-enum class access { any, taking };
+enum class access { any, taking, sending };
 
 // Runs `fn(session)` under the session's lock, or reports the session gone.
 template <class Fn>
@@ -18,6 +18,8 @@ bool with_session(const std::weak_ptr<channel_session>& weak, Fn&& fn, access ho
   auto body = [&] { fn(*s); };
   if (how == access::taking)
     s->run_taking(body);
+  else if (how == access::sending)
+    s->run_sending(body);
   else
     s->run(body);
   return true;
@@ -339,9 +341,24 @@ void outbound_channel::start_send(Value&& value, send_waiter& w) {
 
 bool outbound_channel::try_send(Value& value, std::error_code& ec) {
   bool sent = false;
-  with_session(session_, [&](channel_session& s) {
-    if (!error_ && !local_closed_) sent = s.try_send_message(*this, value);
-  });
+  with_session(
+      session_,
+      [&](channel_session& s) {
+        if (!error_ && !local_closed_) sent = s.try_send_message(*this, value);
+      },
+      access::sending);
+  if (sent) ec.clear();
+  return sent;
+}
+
+bool outbound_channel::try_send_plain(const plain_message& message, std::error_code& ec) {
+  bool sent = false;
+  with_session(
+      session_,
+      [&](channel_session& s) {
+        if (!error_ && !local_closed_) sent = s.try_send_plain(*this, message);
+      },
+      access::sending);
   if (sent) ec.clear();
   return sent;
 }

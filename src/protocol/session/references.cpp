@@ -6,6 +6,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "codec/msgpack_detail.hpp"
 #include "core/stream_redirect.hpp"
 #include "libchan/detail/forward.hpp"
 #include "session/channel_session.hpp"
@@ -502,10 +503,21 @@ void channel_session::return_encode_buffer(std::vector<std::uint8_t>&& bytes) {
   if (bytes.capacity() <= max_kept_encode_buffer) encode_buffer_ = std::move(bytes);
 }
 
+bool channel_session::sends_at_once(endpoint& parent) const {
+  return !ended_ && !closing_ && parked_.empty() && fd_passing_ != fd_passing::undecided &&
+         parent.bound() && parent.blocked().empty();
+}
+
+void channel_session::submit_message(const endpoint& parent, std::span<const std::uint8_t> bytes,
+                                     std::uint64_t mark, std::error_code& ec) {
+  if (engine_->wire_dialect() == dialect::v0_1)
+    engine_->submit_frame(parent.id(), bytes, false, ec, mark);
+  else
+    engine_->submit_data(parent.id(), bytes, false, ec, mark);
+}
+
 bool channel_session::try_send_message(endpoint& parent, Value& value) {
-  if (ended_ || closing_ || !parked_.empty() || fd_passing_ == fd_passing::undecided ||
-      !parent.bound() || !parent.blocked().empty())
-    return false;
+  if (!sends_at_once(parent)) return false;
   // Any failure, a leaf or a full output, leaves `value` untouched, and
   // send_message() starts over.
   immediate_only hook(fd_passing_ == fd_passing::on ? opts_.max_fds_per_message : 0, fds_sent_);
@@ -514,12 +526,7 @@ bool channel_session::try_send_message(endpoint& parent, Value& value) {
   codec().encode(value, bytes, hook, ec, nullptr);
   const std::uint64_t mark = hook.fds().empty() ? 0 : next_mark_;
   if (!ec && mark != 0 && must_park_descriptors()) ec = errc::limit_exceeded;
-  if (!ec) {
-    if (engine_->wire_dialect() == dialect::v0_1)
-      engine_->submit_frame(parent.id(), bytes, false, ec, mark);
-    else
-      engine_->submit_data(parent.id(), bytes, false, ec, mark);
-  }
+  if (!ec) submit_message(parent, bytes, mark, ec);
   return_encode_buffer(std::move(bytes));
   if (ec) return false;
   if (mark != 0) {
@@ -528,6 +535,20 @@ bool channel_session::try_send_message(endpoint& parent, Value& value) {
   }
   value = Value();
   return true;
+}
+
+bool channel_session::try_send_plain(endpoint& parent, const plain_message& message) {
+  if (!sends_at_once(parent)) return false;
+  // The integers in the dialect's forms, as codec() would write them.
+  const IntegerStyle style = engine_->wire_dialect() == dialect::v0_1
+                                 ? IntegerStyle::unsigned_when_nonnegative
+                                 : IntegerStyle::smallest_signed;
+  std::vector<std::uint8_t> bytes = take_encode_buffer();
+  std::error_code ec;
+  if (msgpack_encode_plain(message, bytes, style)) submit_message(parent, bytes, 0, ec);
+  const bool sent = !ec && !bytes.empty();
+  return_encode_buffer(std::move(bytes));
+  return sent;
 }
 
 std::size_t channel_session::decode_message(endpoint&, std::span<const std::uint8_t> input,
