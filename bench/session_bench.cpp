@@ -54,27 +54,34 @@ struct back_to_back {
   }
 };
 
-void BM_SessionMessages(benchmark::State& state) {
-  back_to_back link;
-  std::error_code ec;
-  auto tx = link.client->open_sender(ec);
+// Sends batches of 256 messages with `send_one()` and receives them on the
+// other side, counting the allocations per message on both.
+template <class SendOne>
+void run_batches(benchmark::State& state, back_to_back& link, SendOne&& send_one) {
   link.pump();
   auto rx = link.server->incoming().receive();
   const std::size_t batch = 256;
-  std::string text(70, 'x');  // with the keys below: a 100-byte message
-  std::int64_t seq = 0;
   const auto allocations_before = bench::allocations();
   for (auto _ : state) {
-    for (std::size_t i = 0; i < batch; ++i)
-      tx.send(libchan::make_map("Message", text, "Seq", ++seq, "Ret", nullptr));
+    for (std::size_t i = 0; i < batch; ++i) send_one();
     link.pump();
     for (std::size_t i = 0; i < batch; ++i) benchmark::DoNotOptimize(rx->receive());
   }
   const auto messages = static_cast<double>(state.iterations() * batch);
   state.SetItemsProcessed(static_cast<std::int64_t>(messages));
-  // Building the message in the loop costs 2 of them (entries, text).
   state.counters["allocs_per_msg"] =
       static_cast<double>(bench::allocations() - allocations_before) / messages;
+}
+
+void BM_SessionMessages(benchmark::State& state) {
+  back_to_back link;
+  std::error_code ec;
+  auto tx = link.client->open_sender(ec);
+  std::string text(70, 'x');  // with the keys below: a 100-byte message
+  std::int64_t seq = 0;
+  // Building the message costs 2 of the allocations (entries, text).
+  run_batches(state, link,
+              [&] { tx.send(libchan::make_map("Message", text, "Seq", ++seq, "Ret", nullptr)); });
 }
 
 // The same messages sent from a struct of plain data, as a typed sender
@@ -91,24 +98,12 @@ void BM_SessionTypedMessages(benchmark::State& state) {
   back_to_back link;
   std::error_code ec;
   auto tx = libchan::detail::restore_sender<Note>(link.client->open_sender(ec));
-  link.pump();
-  auto rx = link.server->incoming().receive();
-  const std::size_t batch = 256;
   Note note{std::string(70, 'x'), 0, std::nullopt};
-  const auto allocations_before = bench::allocations();
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < batch; ++i) {
-      ++note.seq;
-      tx.send(note);
-    }
-    link.pump();
-    for (std::size_t i = 0; i < batch; ++i) benchmark::DoNotOptimize(rx->receive());
-  }
-  const auto messages = static_cast<double>(state.iterations() * batch);
-  state.SetItemsProcessed(static_cast<std::int64_t>(messages));
-  // Copying the note into send() costs 1 of them (the text).
-  state.counters["allocs_per_msg"] =
-      static_cast<double>(bench::allocations() - allocations_before) / messages;
+  // Copying the note into send() costs 1 of the allocations (the text).
+  run_batches(state, link, [&] {
+    ++note.seq;
+    tx.send(note);
+  });
 }
 
 void BM_SessionByteStream(benchmark::State& state) {

@@ -339,28 +339,25 @@ void outbound_channel::start_send(Value&& value, send_waiter& w) {
   if (!alive) w.complete(errc::disconnected);
 }
 
-bool outbound_channel::try_send(Value& value, std::error_code& ec) {
+template <class Attempt>
+bool outbound_channel::try_send_with(Attempt&& attempt, std::error_code& ec) {
   bool sent = false;
   with_session(
       session_,
       [&](channel_session& s) {
-        if (!error_ && !local_closed_) sent = s.try_send_message(*this, value);
+        if (!error_ && !local_closed_) sent = attempt(s);
       },
       access::sending);
   if (sent) ec.clear();
   return sent;
 }
 
+bool outbound_channel::try_send(Value& value, std::error_code& ec) {
+  return try_send_with([&](channel_session& s) { return s.try_send_message(*this, value); }, ec);
+}
+
 bool outbound_channel::try_send_plain(const plain_message& message, std::error_code& ec) {
-  bool sent = false;
-  with_session(
-      session_,
-      [&](channel_session& s) {
-        if (!error_ && !local_closed_) sent = s.try_send_plain(*this, message);
-      },
-      access::sending);
-  if (sent) ec.clear();
-  return sent;
+  return try_send_with([&](channel_session& s) { return s.try_send_plain(*this, message); }, ec);
 }
 
 void outbound_channel::close_send() noexcept {

@@ -152,6 +152,10 @@ class outbound_channel final : public endpoint, public sender_impl<Value> {
   void close_send() noexcept override;
 
  private:
+  // A send that completes at once (`attempt(session)` under the lock), or
+  // false with nothing sent.
+  template <class Attempt>
+  bool try_send_with(Attempt&& attempt, std::error_code& ec);
   bool local_closed_ = false;
   bool remote_closed_ = false;
   std::error_code error_;
