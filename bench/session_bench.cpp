@@ -55,17 +55,17 @@ struct back_to_back {
 };
 
 // Sends batches of 256 messages with `send_one()` and receives them on the
-// other side, counting the allocations per message on both.
-template <class SendOne>
+// other side as T, counting the allocations per message on both.
+template <class T, class SendOne>
 void run_batches(benchmark::State& state, back_to_back& link, SendOne&& send_one) {
   link.pump();
-  auto rx = link.server->incoming().receive();
+  auto rx = libchan::detail::restore_receiver<T>(std::move(*link.server->incoming().receive()));
   const std::size_t batch = 256;
   const auto allocations_before = bench::allocations();
   for (auto _ : state) {
     for (std::size_t i = 0; i < batch; ++i) send_one();
     link.pump();
-    for (std::size_t i = 0; i < batch; ++i) benchmark::DoNotOptimize(rx->receive());
+    for (std::size_t i = 0; i < batch; ++i) benchmark::DoNotOptimize(rx.receive());
   }
   const auto messages = static_cast<double>(state.iterations() * batch);
   state.SetItemsProcessed(static_cast<std::int64_t>(messages));
@@ -80,13 +80,15 @@ void BM_SessionMessages(benchmark::State& state) {
   std::string text(70, 'x');  // with the keys below: a 100-byte message
   std::int64_t seq = 0;
   // Building the message costs 2 of the allocations (entries, text).
-  run_batches(state, link,
-              [&] { tx.send(libchan::make_map("Message", text, "Seq", ++seq, "Ret", nullptr)); });
+  run_batches<libchan::Value>(state, link, [&] {
+    tx.send(libchan::make_map("Message", text, "Seq", ++seq, "Ret", nullptr));
+  });
 }
 
-// The same messages sent from a struct of plain data, as a typed sender
-// does: encoded straight from its fields, with no Value in between. The
-// bytes on the wire are those of BM_SessionMessages ("Ret" is nil).
+// The same messages sent from a struct of plain data, and received into
+// one, as typed ends do: encoded straight from its fields and read straight
+// into them, with no Value in between. The bytes on the wire are those of
+// BM_SessionMessages ("Ret" is nil).
 struct Note {
   std::string message;
   std::int64_t seq = 0;
@@ -100,7 +102,7 @@ void BM_SessionTypedMessages(benchmark::State& state) {
   auto tx = libchan::detail::restore_sender<Note>(link.client->open_sender(ec));
   Note note{std::string(70, 'x'), 0, std::nullopt};
   // Copying the note into send() costs 1 of the allocations (the text).
-  run_batches(state, link, [&] {
+  run_batches<Note>(state, link, [&] {
     ++note.seq;
     tx.send(note);
   });

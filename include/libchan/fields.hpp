@@ -160,6 +160,40 @@ struct plain_fields<T, field_list<T, Fields...>> {
     out.map(sizeof...(Fields));
     ((out.string(Fields::key), plain<member_type<Fields>>::write(out, obj.*Fields::member)), ...);
   }
+  // As fields_convert::from_value: nil leaves the struct as it is; entries
+  // whose key is not one of the fields' are skipped.
+  static bool read(plain_items& in, T& obj) {
+    const plain_item* it = in.next();
+    if (it && it->type == plain_item::kind::nil) return true;
+    if (!it || it->type != plain_item::kind::map) return false;
+    for (std::size_t k = 0; k < it->size; ++k) {
+      const plain_item* key = in.next();
+      if (!key) return false;
+      std::size_t index = sizeof...(Fields);
+      if (key->type == plain_item::kind::string) {
+        constexpr std::array<std::string_view, sizeof...(Fields)> keys{Fields::key...};
+        index = static_cast<std::size_t>(std::find(keys.begin(), keys.end(), key->text()) -
+                                         keys.begin());
+      } else if (!in.skip_children(*key)) {
+        return false;
+      }
+      if (index == sizeof...(Fields)) {
+        if (!in.skip()) return false;
+      } else if (!read_field(index, in, obj, std::index_sequence_for<Fields...>())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  template <std::size_t... I>
+  static bool read_field(std::size_t index, plain_items& in, T& obj, std::index_sequence<I...>) {
+    bool ok = false;
+    (void)((index == I && (ok = plain<member_type<Fields>>::read(in, obj.*Fields::member), true)) ||
+           ...);
+    return ok;
+  }
 };
 
 template <class T>

@@ -138,6 +138,107 @@ class Parser : public msgpack::detail::context<Parser> {
   MsgpackBuilder* builder_ = nullptr;
 };
 
+// Checks a value without building it: the depth, element and string
+// limits, and that no extension type occurs (a reference or a time needs
+// the hook). Any refusal stops the parser; the caller then decodes the
+// value the usual way, which says why.
+class PlainMeasurer : public msgpack::null_visitor {
+ public:
+  explicit PlainMeasurer(const CodecLimits& limits) : limits_(limits) {}
+  void init() {}
+  bool visit_str(const char*, std::uint32_t n) { return n <= limits_.max_string_size; }
+  bool visit_bin(const char*, std::uint32_t n) { return n <= limits_.max_string_size; }
+  bool visit_ext(const char*, std::uint32_t) { return false; }
+  bool start_array(std::uint32_t n) { return open(n); }
+  bool start_map(std::uint32_t n) { return open(n); }
+  bool end_array() { return --depth_, true; }
+  bool end_map() { return --depth_, true; }
+  void parse_error(std::size_t, std::size_t) {}
+  void insufficient_bytes(std::size_t, std::size_t) {}
+
+ private:
+  bool open(std::uint32_t n) {
+    if (depth_ >= limits_.max_depth || n > limits_.max_elements - elements_) return false;
+    ++depth_;
+    elements_ += n;
+    return true;
+  }
+  const CodecLimits& limits_;
+  std::size_t depth_ = 0;
+  std::size_t elements_ = 0;
+};
+
+class MeasuringParser : public msgpack::detail::context<MeasuringParser> {
+ public:
+  PlainMeasurer& visitor() const { return *measurer_; }
+  bool parse(std::span<const std::uint8_t> window, std::size_t& used, PlainMeasurer& measurer) {
+    measurer_ = &measurer;
+    init();
+    used = 0;
+    const auto* data = reinterpret_cast<const char*>(window.data());
+    return execute(data, window.size(), used) == msgpack::PARSE_SUCCESS;
+  }
+
+ private:
+  PlainMeasurer* measurer_ = nullptr;
+};
+
+// Lists the items of a plain value in order, for plain<T>::read.
+class ItemLister : public msgpack::null_visitor {
+ public:
+  explicit ItemLister(std::vector<plain_item>& items) : items_(items) {}
+  void init() {}
+  bool visit_nil() { return add(plain_item::kind::nil), true; }
+  bool visit_boolean(bool b) { return add(plain_item::kind::boolean).i = b, true; }
+  bool visit_positive_integer(std::uint64_t v) {
+    if (v <= static_cast<std::uint64_t>(INT64_MAX)) {
+      add(plain_item::kind::int64).i = static_cast<std::int64_t>(v);
+    } else {
+      add(plain_item::kind::uint64).u = v;
+    }
+    return true;
+  }
+  bool visit_negative_integer(std::int64_t v) { return add(plain_item::kind::int64).i = v, true; }
+  bool visit_float32(float f) { return add(plain_item::kind::float64).d = f, true; }
+  bool visit_float64(double d) { return add(plain_item::kind::float64).d = d, true; }
+  bool visit_str(const char* p, std::uint32_t n) { return bytes(plain_item::kind::string, p, n); }
+  bool visit_bin(const char* p, std::uint32_t n) { return bytes(plain_item::kind::binary, p, n); }
+  bool visit_ext(const char*, std::uint32_t) { return false; }
+  bool start_array(std::uint32_t n) { return add(plain_item::kind::array).size = n, true; }
+  bool start_map(std::uint32_t n) { return add(plain_item::kind::map).size = n, true; }
+  void parse_error(std::size_t, std::size_t) {}
+  void insufficient_bytes(std::size_t, std::size_t) {}
+
+ private:
+  plain_item& add(plain_item::kind k) {
+    auto& item = items_.emplace_back();
+    item.type = k;
+    return item;
+  }
+  bool bytes(plain_item::kind k, const char* p, std::uint32_t n) {
+    auto& item = add(k);
+    item.data = reinterpret_cast<const std::uint8_t*>(p);
+    item.size = n;
+    return true;
+  }
+  std::vector<plain_item>& items_;
+};
+
+class ListingParser : public msgpack::detail::context<ListingParser> {
+ public:
+  ItemLister& visitor() const { return *lister_; }
+  bool parse(std::span<const std::uint8_t> bytes, ItemLister& lister) {
+    lister_ = &lister;
+    init();
+    std::size_t used = 0;
+    const auto* data = reinterpret_cast<const char*>(bytes.data());
+    return execute(data, bytes.size(), used) == msgpack::PARSE_SUCCESS && used == bytes.size();
+  }
+
+ private:
+  ItemLister* lister_ = nullptr;
+};
+
 }  // namespace
 
 bool MsgpackBuilder::check_pending() {
@@ -234,6 +335,30 @@ std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, Exte
   }
   out = std::move(root);
   return used;
+}
+
+std::size_t msgpack_measure_plain(std::span<const std::uint8_t> input, const CodecLimits& limits) {
+  if (input.empty()) return 0;
+  auto window = input.first(std::min(input.size(), limits.max_message_size));
+  PlainMeasurer measurer(limits);
+  std::size_t used = 0;
+  try {
+    thread_local MeasuringParser parser;
+    return parser.parse(window, used, measurer) ? used : 0;
+  } catch (const msgpack::unpack_error&) {
+    return 0;
+  }
+}
+
+bool msgpack_plain_items(std::span<const std::uint8_t> bytes, std::vector<plain_item>& items) {
+  items.clear();
+  ItemLister lister(items);
+  try {
+    thread_local ListingParser parser;
+    return !bytes.empty() && parser.parse(bytes, lister);
+  } catch (const msgpack::unpack_error&) {
+    return false;
+  }
 }
 
 }  // namespace libchan::detail

@@ -138,7 +138,15 @@ class converting_receiver final : public receiver_impl<To> {
   // needs no waiter, list entry or deferred completion.
   bool try_receive(std::optional<To>& out, std::error_code& ec) override {
     std::optional<From> raw;
-    if (!inner_->try_receive(raw, ec)) return false;
+    if constexpr (std::is_same_v<From, Value> && is_plain_v<To>) {
+      // A plain message may skip the Value.
+      plain_reading<To> into(out);
+      bool read = false;
+      if (!inner_->try_receive_plain(into, read, raw, ec)) return false;
+      if (read) return true;
+    } else {
+      if (!inner_->try_receive(raw, ec)) return false;
+    }
     out = waiter::convert(std::move(raw), ec);
     return true;
   }

@@ -11,7 +11,8 @@
 
 namespace libchan::detail {
 
-class plain_message;  // libchan/detail/plain.hpp
+class plain_message;      // libchan/detail/plain.hpp
+class plain_destination;  // libchan/detail/plain.hpp
 
 /// One party waiting for a message. A waiter may be registered with several
 /// channels at once (select); exactly one of them wins it through claim().
@@ -100,6 +101,17 @@ class receiver_impl : public wait_helper {
     (void)out;
     (void)ec;
     return false;
+  }
+
+  /// As try_receive, but a message of plain data that this end kept
+  /// undecoded may be read straight into the application's type (see
+  /// plain.hpp): then `read` is set and `out` stays empty. A message that
+  /// `into` refuses comes out in `out` as usual.
+  virtual bool try_receive_plain(plain_destination& into, bool& read, std::optional<T>& out,
+                                 std::error_code& ec) {
+    (void)into;
+    read = false;
+    return try_receive(out, ec);
   }
 
   /// Removes `w` if still registered. After return the channel no longer

@@ -322,6 +322,17 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// Codec::decode. Under the lock.
   std::size_t decode_message(endpoint& parent, std::span<const std::uint8_t> input, Value& out,
                              std::error_code& ec, std::string& detail);
+  /// The length of the next message of `input` if it is whole, holds only
+  /// plain data (no references, times or descriptors) and keeps within the
+  /// codec's limits; 0 otherwise. Such a message can wait undecoded, to be
+  /// decoded by the thread that takes it.
+  std::size_t measure_plain(std::span<const std::uint8_t> input) const;
+  /// Decodes a message that measure_plain() accepted with `limits`.
+  static void decode_plain(std::span<const std::uint8_t> bytes, const CodecLimits& limits,
+                           Value& out, std::error_code& ec, std::string& detail);
+  /// Reads a message that measure_plain() accepted straight into the
+  /// application's type; false if it does not fit.
+  static bool read_plain(std::span<const std::uint8_t> bytes, plain_destination& into);
   /// Sends a channel's FIN behind its messages that wait for the peer's
   /// SETTINGS (see send_message). Under the lock.
   void close_channel(const std::shared_ptr<endpoint>& ep);

@@ -76,27 +76,33 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
   std::size_t released = partial_released_;
   std::size_t used = 0;
   while (used < input.size()) {
-    // Decoded straight into its place in the queue; dropped again if the
-    // message is not whole yet.
-    Value& value = queue_.emplace_back().value;
-    std::error_code ec;
-    std::string detail;
     auto rest = input.subspan(used);
-    std::size_t n = s->decode_message(*this, rest, value, ec, detail);
-    if (ec || n == 0) queue_.pop_back();
-    if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) {
-      ec = errc::limit_exceeded;
-      detail = "message exceeds max_message_size (" +
-               std::to_string(s->opts().codec.max_message_size) + " bytes)";
+    std::size_t n = s->measure_plain(rest);
+    if (n > 0) {
+      keep_raw(rest.first(n));
+      queue_.emplace_back().raw = n;
+    } else {
+      // Decoded straight into its place in the queue; dropped again if the
+      // message is not whole yet.
+      Value& value = queue_.emplace_back().value;
+      std::error_code ec;
+      std::string detail;
+      n = s->decode_message(*this, rest, value, ec, detail);
+      if (ec || n == 0) queue_.pop_back();
+      if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) {
+        ec = errc::limit_exceeded;
+        detail = "message exceeds max_message_size (" +
+                 std::to_string(s->opts().codec.max_message_size) + " bytes)";
+      }
+      if (ec) {
+        s->engine().consume(id_, rest.size() - released);
+        s->drop_early(released);
+        partial_released_ = 0;
+        fail(*s, ec, detail);
+        return deliver(*s);
+      }
+      if (n == 0) break;
     }
-    if (ec) {
-      s->engine().consume(id_, rest.size() - released);
-      s->drop_early(released);
-      partial_released_ = 0;
-      fail(*s, ec, detail);
-      return deliver(*s);
-    }
-    if (n == 0) break;
     used += n;
     // What was consumed early is consumed no more when the message is taken.
     auto& m = queue_.back();
@@ -111,6 +117,48 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
   partial_released_ = released;
   if (queue_.empty()) release_partial(*s);
   deliver(*s);
+}
+
+void inbound_channel::keep_raw(std::span<const std::uint8_t> bytes) {
+  // Once half of the buffer has been taken, the rest moves to its start:
+  // each byte moves at most once on average.
+  if (raw_front_ > 0 && raw_front_ >= raw_.size() / 2) {
+    raw_.erase(raw_.begin(), raw_.begin() + static_cast<std::ptrdiff_t>(raw_front_));
+    raw_front_ = 0;
+  }
+  raw_.insert(raw_.end(), bytes.begin(), bytes.end());
+}
+
+void inbound_channel::take_raw(channel_session& s, std::size_t size, std::optional<Value>& out,
+                               std::error_code& ec, std::vector<std::uint8_t>* undecoded) {
+  auto bytes = std::span<const std::uint8_t>(raw_).subspan(raw_front_, size);
+  if (undecoded) {
+    undecoded->assign(bytes.begin(), bytes.end());
+  } else {
+    bool read = false;
+    decode_taken(bytes, s.opts().codec, nullptr, read, out, ec);
+    // measure_plain() and the decoder disagree: a bug, but this channel's
+    // alone.
+    if (ec) fail(s, ec, "msgpack: a measured message did not decode");
+  }
+  raw_front_ += size;
+  if (raw_front_ == raw_.size()) {
+    // Nothing waits: start again at the front, and give back a buffer
+    // that a burst made large.
+    raw_front_ = 0;
+    raw_.clear();
+    if (raw_.capacity() > max_idle_raw) raw_ = {};
+  }
+}
+
+void inbound_channel::decode_taken(std::span<const std::uint8_t> bytes, const CodecLimits& limits,
+                                   plain_destination* into, bool& read, std::optional<Value>& out,
+                                   std::error_code& ec) {
+  read = into && channel_session::read_plain(bytes, *into);
+  if (read) return;
+  std::string detail;
+  channel_session::decode_plain(bytes, limits, out.emplace(), ec, detail);
+  if (ec) out.reset();
 }
 
 void inbound_channel::release_partial(channel_session& s) {
@@ -174,9 +222,14 @@ std::size_t inbound_channel::buffered() const noexcept {
   return n;
 }
 
-bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::error_code& ec) {
+bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::error_code& ec,
+                           std::vector<std::uint8_t>* undecoded) {
   if (!queue_.empty()) {
-    out = std::move(queue_.front().value);
+    ec.clear();
+    if (queue_.front().raw != 0)
+      take_raw(s, queue_.front().raw, out, ec, undecoded);
+    else
+      out = std::move(queue_.front().value);
     taken_ += queue_.front().bytes;
     s.drop_early(queue_.front().early);
     queue_.pop_front();
@@ -185,7 +238,6 @@ bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::e
     // The engine hears of taken bytes in batches: each call may queue a
     // WINDOW_UPDATE, and the peer needs one per window half anyway.
     if (queue_.empty() || taken_ >= consume_batch) release_taken(s);
-    ec.clear();
     return true;
   }
   if (error_) {
@@ -250,11 +302,30 @@ void inbound_channel::help_wait(const wait_target& w,
 }
 
 bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec) {
+  bool read = false;
+  return try_receive_into(nullptr, read, out, ec);
+}
+
+bool inbound_channel::try_receive_plain(plain_destination& into, bool& read,
+                                        std::optional<Value>& out, std::error_code& ec) {
+  read = false;
+  return try_receive_into(&into, read, out, ec);
+}
+
+bool inbound_channel::try_receive_into(plain_destination* into, bool& read,
+                                       std::optional<Value>& out, std::error_code& ec) {
+  // A plain message is copied out under the lock and decoded after it, so
+  // that the io thread does not wait for the decoding.
+  thread_local std::vector<std::uint8_t> undecoded;
+  undecoded.clear();
+  CodecLimits limits;
   bool ready = false;
   bool alive = with_session(
       session_,
       [&](channel_session& s) {
-        if (waiters_.empty()) ready = take(s, out, ec);
+        if (!waiters_.empty()) return;
+        ready = take(s, out, ec, &undecoded);
+        if (!undecoded.empty()) limits = s.opts().codec;
       },
       access::taking);
   if (!alive) {
@@ -262,6 +333,8 @@ bool inbound_channel::try_receive(std::optional<Value>& out, std::error_code& ec
     out.reset();
     return true;
   }
+  // A msgpack message is never empty.
+  if (ready && !undecoded.empty()) decode_taken(undecoded, limits, into, read, out, ec);
   return ready;
 }
 
@@ -295,6 +368,8 @@ void inbound_channel::close_receive() noexcept {
     // them once the lock is released.
     s.defer([dropped = std::make_shared<std::deque<message>>(std::move(queue_))] {});
     queue_.clear();
+    raw_ = {};
+    raw_front_ = 0;
     drop_partial(s);
     if (bound()) {
       s.engine().consume(id_, unread);

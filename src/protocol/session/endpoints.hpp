@@ -97,6 +97,8 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
 
   void start_receive(receive_waiter<Value>& w, std::size_t index) override;
   bool try_receive(std::optional<Value>& out, std::error_code& ec) override;
+  bool try_receive_plain(plain_destination& into, bool& read, std::optional<Value>& out,
+                         std::error_code& ec) override;
   void help_wait(const wait_target& w, std::chrono::steady_clock::time_point deadline) override;
   void cancel_receive(receive_waiter<Value>& w) noexcept override;
   void cancel_all() override;
@@ -107,15 +109,21 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
     Value value;
     std::size_t bytes = 0;  ///< consumed when taken
     std::size_t early = 0;  ///< consumed before it was whole (see release_partial)
+    std::size_t raw = 0;    ///< if not 0: undecoded, its bytes at the front of raw_
   };
   struct waiting {
     receive_waiter<Value>* waiter;
     std::size_t index;
   };
+  bool try_receive_into(plain_destination* into, bool& read, std::optional<Value>& out,
+                        std::error_code& ec);
   // Hands ready messages (or the end, or the error) to waiters.
   void deliver(channel_session& s);
-  // True and `out` set if a result is ready for one receive.
-  bool take(channel_session& s, std::optional<Value>& out, std::error_code& ec);
+  // True and `out` set if a result is ready for one receive. With
+  // `undecoded`, a plain message is copied there instead of decoded, for
+  // the caller to decode once the lock is released (see decode_taken).
+  bool take(channel_session& s, std::optional<Value>& out, std::error_code& ec,
+            std::vector<std::uint8_t>* undecoded = nullptr);
   // Tells the engine the bytes of the messages taken so far were consumed.
   void release_taken(channel_session& s);
   // Consumes the unfinished message's bytes early when it is at the front
@@ -125,12 +133,30 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   void fail(channel_session& s, std::error_code ec, const std::string& detail);
   // Forgets an unfinished message, consuming its bytes.
   void drop_partial(channel_session& s);
+  // Keeps the bytes of a plain message until it is taken.
+  void keep_raw(std::span<const std::uint8_t> bytes);
+  // Takes the plain message at the front: copied into `undecoded` if
+  // given, else decoded into `out`.
+  void take_raw(channel_session& s, std::size_t size, std::optional<Value>& out,
+                std::error_code& ec, std::vector<std::uint8_t>* undecoded);
+  // A taken plain message, read into `into` if given and it fits (`read`
+  // set), else decoded into `out`.
+  static void decode_taken(std::span<const std::uint8_t> bytes, const CodecLimits& limits,
+                           plain_destination* into, bool& read, std::optional<Value>& out,
+                           std::error_code& ec);
   static constexpr std::size_t consume_batch = 4096;
+  // raw_'s capacity kept while no plain message waits.
+  static constexpr std::size_t max_idle_raw = 64 * 1024;
 
   std::vector<std::uint8_t> partial_;
   std::size_t partial_released_ = 0;  ///< its first bytes, consumed early
   std::size_t taken_ = 0;             ///< bytes of messages taken, not yet released
   std::deque<message> queue_;
+  // Plain messages wait undecoded, so that the thread that takes one
+  // allocates and frees its Value (see channel_session::measure_plain).
+  // Their bytes, back to back; raw_front_ is the first not taken.
+  std::vector<std::uint8_t> raw_;
+  std::size_t raw_front_ = 0;
   std::deque<waiting> waiters_;
   bool remote_closed_ = false;
   bool local_closed_ = false;

@@ -568,4 +568,26 @@ std::size_t channel_session::decode_message(endpoint&, std::span<const std::uint
   return n;
 }
 
+std::size_t channel_session::measure_plain(std::span<const std::uint8_t> input) const {
+  return msgpack_measure_plain(input, opts_.codec);
+}
+
+void channel_session::decode_plain(std::span<const std::uint8_t> bytes, const CodecLimits& limits,
+                                   Value& out, std::error_code& ec, std::string& detail) {
+  // No extension type inside: the plain hook is never called.
+  auto n = msgpack_decode(bytes, out, plain_extensions(), limits, ec, &detail);
+  if (!ec && n != bytes.size()) {
+    ec = errc::decode_error;
+    detail = "msgpack: a measured message did not decode whole";
+  }
+}
+
+bool channel_session::read_plain(std::span<const std::uint8_t> bytes, plain_destination& into) {
+  // One list per thread: its storage is reused from message to message.
+  thread_local std::vector<plain_item> items;
+  if (!msgpack_plain_items(bytes, items)) return false;
+  plain_items in(items);
+  return into.read(in);
+}
+
 }  // namespace libchan::detail::session
