@@ -288,11 +288,11 @@ struct plain_map {
     if (!it || it->type != plain_item::kind::map) return false;
     for (std::size_t k = 0; k < it->size; ++k) {
       typename M::key_type key{};
-      typename M::mapped_type value{};
+      typename M::mapped_type mapped{};
       if (!plain<typename M::key_type>::read(in, key) ||
-          !plain<typename M::mapped_type>::read(in, value))
+          !plain<typename M::mapped_type>::read(in, mapped))
         return false;
-      m.insert_or_assign(std::move(key), std::move(value));
+      m.insert_or_assign(std::move(key), std::move(mapped));
     }
     return true;
   }
