@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "codec_test_support.hpp"
+#include "libchan/pipe.hpp"
 
 namespace {
 
@@ -247,6 +248,46 @@ TEST(MsgpackForms, DeepButAllowedNestingRoundTrips) {
     v = libchan::make_array(std::move(v));
   Value copy = v.clone();
   EXPECT_EQ(codec->decode_exact(codec->encode(v)), copy);
+}
+
+// A hook may encode a message of its own while the codec encodes: the two
+// encodings do not share a buffer.
+class NestingHook final : public libchan::ExtensionHook {
+ public:
+  void encode_leaf(Value&, std::int8_t& type, std::vector<std::uint8_t>& payload,
+                   std::error_code& ec) override {
+    Value inner = libchan::make_map("inner", std::string(600, 'i'));
+    codec->encode(inner, payload, libchan::plain_extensions(), ec);
+    type = 9;
+  }
+  Value decode_ext(std::int8_t, std::span<const std::uint8_t> payload, std::error_code&) override {
+    return Value(libchan::Binary{{payload.begin(), payload.end()}});
+  }
+  std::unique_ptr<libchan::Codec> codec = libchan::make_msgpack_codec();
+};
+
+TEST(MsgpackForms, AnEncodingInsideAHookKeepsItsOwnBuffer) {
+  auto codec = libchan::make_msgpack_codec();
+  NestingHook hook;
+  // Long strings around the leaf make both encodings grow past their
+  // first buffer.
+  Value v = libchan::make_map("before", std::string(700, 'b'), "leaf", libchan::Sender<Value>(),
+                              "after", std::string(900, 'a'));
+  auto [rx, tx] = libchan::pipe<Value>();
+  v.as_map()[1].value = Value(std::move(tx));
+  std::vector<std::uint8_t> out{1, 2, 3};
+  std::error_code ec;
+  codec->encode(v, out, hook, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(Bytes(out.begin(), out.begin() + 3), (Bytes{1, 2, 3}))
+      << "appended after what was there";
+  Value back = codec->decode_exact(std::span<const std::uint8_t>(out).subspan(3), hook, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(back.find("before")->as_string(), std::string(700, 'b'));
+  EXPECT_EQ(back.find("after")->as_string(), std::string(900, 'a'));
+  const auto& inner_bytes = back.find("leaf")->as_binary().bytes;
+  Value inner = codec->decode_exact(inner_bytes);
+  EXPECT_EQ(inner.find("inner")->as_string(), std::string(600, 'i'));
 }
 
 }  // namespace
