@@ -5,6 +5,8 @@
 // same through their conversion.
 #include <gtest/gtest.h>
 
+#include <deque>
+
 #include "libchan/detail/plain.hpp"
 #include "libchan/fields.hpp"
 #include "session_test_support.hpp"
@@ -182,6 +184,26 @@ TEST(SessionSend, APlainValueWithNoRoomIsLeftToTheWaitingPath) {
   link.pump();
   for (int i = 0; i < sent; ++i) ASSERT_TRUE(poll(c.rx).ready) << i;
   EXPECT_FALSE(poll(c.rx).ready) << "only what was accepted arrives";
+}
+
+TEST(SessionSend, ATypedSendOfPlainDataThatFitsCompletesAtOnce) {
+  linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
+  auto c = link.open_channel();
+  auto typed = libchan::detail::restore_sender<Note>(std::move(c.tx));
+  std::deque<send_probe> probes;
+  // The output holds 1000 bytes: the first sends complete at once, the
+  // rest once the output drains.
+  for (std::int64_t seq = 0; seq < 6; ++seq)
+    typed.impl()->start_send(Note{std::string(300, 'n'), seq}, probes.emplace_back());
+  EXPECT_TRUE(probes.front().sent) << "completed before any byte moved";
+  EXPECT_FALSE(probes.back().sent) << "no room: it waits";
+  link.pump();
+  for (auto& p : probes) EXPECT_TRUE(p.sent && !p.result);
+  for (std::int64_t seq = 0; seq < 6; ++seq) {
+    auto got = poll(c.rx);
+    ASSERT_TRUE(got.ready && got.value) << seq;
+    EXPECT_EQ(got.value->find("Seq")->as_int(), seq) << "in order";
+  }
 }
 
 }  // namespace

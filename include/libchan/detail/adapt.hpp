@@ -52,6 +52,11 @@ class typed_to_value_sender final : public sender_impl<T> {
       : inner_(std::move(inner)) {}
 
   void start_send(T&& value, send_waiter& w) override {
+    if constexpr (is_plain_v<T>) {
+      // Plain data with room at once completes now, with no Value.
+      std::error_code ec;
+      if (inner_->try_send_plain(plain_view<T>(value), ec)) return w.complete(ec);
+    }
     inner_->start_send(libchan::to_value(std::move(value)), w);
   }
   // A send that needs no waiting skips the waiter, its completion and the
