@@ -5,7 +5,8 @@
 // Speed: the packer writes into a cursor over a buffer of the thread's
 // (geometric growth), so each write is a bounds check and a small copy, and
 // the message is appended to `out` in one copy at the end; no per-item
-// allocation.
+// allocation. A long string or binary goes to `out` directly, so that its
+// bytes are copied once.
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -25,6 +26,9 @@ namespace {
 constexpr std::size_t initial_room = 256;
 // A larger buffer is given back after the message that needed it.
 constexpr std::size_t max_kept_room = 1u << 20;
+// A body this long skips the buffer: copying it twice costs more than the
+// extra append.
+constexpr std::size_t direct_body = 512;
 
 // The thread's encoding buffer. Resizing `out` itself would zero the room
 // ahead of the cursor first, which cost more than copying a small message
@@ -36,10 +40,10 @@ struct Scratch {
 };
 
 // The packer's output stream: a raw cursor into a buffer, appended to `out`
-// by finish().
+// by finish() or ahead of a long body.
 class Sink {
  public:
-  explicit Sink(std::vector<std::uint8_t>& out) : out_(out) {
+  explicit Sink(std::vector<std::uint8_t>& out) : out_(out), start_(out.size()) {
     static thread_local Scratch shared;
     scratch_ = shared.busy ? &own_ : &shared;
     scratch_->busy = true;
@@ -64,6 +68,7 @@ class Sink {
   // A str/bin/ext body: short ones (the usual keys and words) are copied
   // inline with two overlapping moves instead of a call to memcpy.
   void write_body(const char* data, std::size_t n) {
+    if (n >= direct_body) return write_direct(data, n);
     if (n > 16 || static_cast<std::size_t>(end_ - pos_) < n) {
       if (n) write(data, n);
       return;
@@ -82,10 +87,20 @@ class Sink {
     pos_ += n;
   }
 
-  void finish() { out_.insert(out_.end(), scratch_->bytes.get(), pos_); }
-  void discard() {}
+  void finish() { flush(); }
+  void discard() { out_.resize(start_); }
 
  private:
+  void flush() {
+    out_.insert(out_.end(), scratch_->bytes.get(), pos_);
+    pos_ = scratch_->bytes.get();
+  }
+
+  [[gnu::noinline]] void write_direct(const char* data, std::size_t n) {
+    flush();
+    out_.insert(out_.end(), data, data + n);
+  }
+
   [[gnu::noinline]] void grow(std::size_t n) {
     const std::size_t used = static_cast<std::size_t>(pos_ - scratch_->bytes.get());
     replace(std::max(used + n, 2 * scratch_->size), used);
@@ -107,6 +122,7 @@ class Sink {
   }
 
   std::vector<std::uint8_t>& out_;
+  const std::size_t start_;  // out_'s size before this message
   Scratch own_;
   Scratch* scratch_;
   std::uint8_t* pos_;

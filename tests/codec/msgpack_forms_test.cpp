@@ -290,4 +290,17 @@ TEST(MsgpackForms, AnEncodingInsideAHookKeepsItsOwnBuffer) {
   EXPECT_EQ(inner.find("inner")->as_string(), std::string(600, 'i'));
 }
 
+// Long bodies go to the output as they come; an encoding that fails after
+// one takes back all it wrote.
+TEST(MsgpackForms, AFailedEncodingLeavesTheOutputAsItWas) {
+  auto codec = libchan::make_msgpack_codec();
+  auto [rx, tx] = libchan::pipe<Value>();
+  Value v = libchan::make_map("long", std::string(5000, 'x'), "leaf", std::move(tx));
+  std::vector<std::uint8_t> out{1, 2, 3};
+  std::error_code ec;
+  codec->encode(v, out, libchan::plain_extensions(), ec);
+  ASSERT_TRUE(ec) << "a channel end has no plain encoding";
+  EXPECT_EQ(out, (Bytes{1, 2, 3}));
+}
+
 }  // namespace
