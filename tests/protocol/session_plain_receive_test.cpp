@@ -70,6 +70,31 @@ TEST(SessionPlainReceive, PlainMessagesAreReadStraightIntoTheType) {
   }
 }
 
+// A long plain message is decoded on arrival instead of kept raw (its bytes
+// would be copied twice more), and keeps its place among short ones.
+TEST(SessionPlainReceive, ALongMessageIsDecodedOnArrivalAndKeepsItsPlace) {
+  linked_sessions link(engine::dialect::v0_2);
+  auto c = link.open_channel();
+  auto tx = libchan::detail::restore_sender<Note>(std::move(c.tx));
+  const std::string long_text(20 * 1024, 'L');
+  tx.send(Note{"short", 1});
+  tx.send(Note{long_text, 2});
+  tx.send(Note{"short", 3});
+  link.pump();
+
+  auto first = poll_plain(c.rx);
+  ASSERT_TRUE(first.ready && first.read);
+  EXPECT_EQ(first.note->seq, 1);
+  auto second = poll_plain(c.rx);
+  ASSERT_TRUE(second.ready);
+  EXPECT_FALSE(second.read) << "decoded into a Value on arrival";
+  ASSERT_TRUE(second.value);
+  EXPECT_EQ(second.value->find("Text")->as_string(), long_text);
+  auto third = poll_plain(c.rx);
+  ASSERT_TRUE(third.ready && third.read);
+  EXPECT_EQ(third.note->seq, 3);
+}
+
 TEST(SessionPlainReceive, MessagesWithReferencesKeepTheirPlaceAmongPlainOnes) {
   linked_sessions link(engine::dialect::v0_2);
   auto c = link.open_channel();

@@ -77,7 +77,7 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
   std::size_t used = 0;
   while (used < input.size()) {
     auto rest = input.subspan(used);
-    std::size_t n = s->measure_plain(rest);
+    std::size_t n = s->measure_plain(rest.first(std::min(rest.size(), max_raw_message)));
     if (n > 0) {
       keep_raw(rest.first(n));
       queue_.emplace_back().raw = n;

@@ -147,6 +147,10 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   static constexpr std::size_t consume_batch = 4096;
   // raw_'s capacity kept while no plain message waits.
   static constexpr std::size_t max_idle_raw = 64 * 1024;
+  // A longer plain message is decoded on arrival, as others are: kept raw,
+  // its bytes would be copied twice more (into raw_ and out again), which
+  // costs more than the Value's allocations save.
+  static constexpr std::size_t max_raw_message = 8 * 1024;
 
   std::vector<std::uint8_t> partial_;
   std::size_t partial_released_ = 0;  ///< its first bytes, consumed early
