@@ -109,33 +109,29 @@ const char* sized_kind(std::uint8_t b) {
   return "extension payload";
 }
 
-// msgpack-cxx's parser, driving a builder. Its container stack is a
-// std::vector reserved on construction; keeping one parser per thread
-// (reset on each call) saves that allocation on every message. The builder
-// stays per call: nothing here calls out while the parser is in use, so the
-// thread's parser cannot be re-entered.
-class Parser : public msgpack::detail::context<Parser> {
+// msgpack-cxx's parser, driving one of the visitors: MsgpackBuilder,
+// PlainMeasurer or ItemLister. Its container stack is a std::vector reserved
+// on construction; keeping one parser per thread and visitor (reset on each
+// call) saves that allocation on every message. The visitor stays per call:
+// nothing here calls out while the parser is in use, so the thread's parser
+// cannot be re-entered.
+template <class Visitor>
+class Parser : public msgpack::detail::context<Parser<Visitor>> {
  public:
-  MsgpackBuilder& visitor() const { return *builder_; }
+  Visitor& visitor() const { return *visitor_; }
 
-  // What msgpack::parse does (parse_imp, then SUCCESS or EXTRA_BYTES means
-  // a value was read), minus building the parser.
-  bool parse(std::span<const std::uint8_t> window, std::size_t& used, MsgpackBuilder& builder) {
-    builder_ = &builder;
-    init();
-    const auto* data = reinterpret_cast<const char*>(window.data());
+  // What msgpack::parse does (parse_imp), minus building the parser:
+  // PARSE_SUCCESS or PARSE_EXTRA_BYTES means one whole value of `used` bytes.
+  msgpack::parse_return run(std::span<const std::uint8_t> window, std::size_t& used,
+                            Visitor& visitor) {
+    visitor_ = &visitor;
+    this->init();
     used = 0;
-    if (window.empty()) {
-      builder.insufficient_bytes(0, 0);
-      return false;
-    }
-    auto ret = execute(data, window.size(), used);
-    if (ret == msgpack::PARSE_CONTINUE) builder.insufficient_bytes(used - 1, used);
-    return ret == msgpack::PARSE_SUCCESS;
+    return this->execute(reinterpret_cast<const char*>(window.data()), window.size(), used);
   }
 
  private:
-  MsgpackBuilder* builder_ = nullptr;
+  Visitor* visitor_ = nullptr;
 };
 
 // Checks a value without building it: the depth, element and string
@@ -166,21 +162,6 @@ class PlainMeasurer : public msgpack::null_visitor {
   const CodecLimits& limits_;
   std::size_t depth_ = 0;
   std::size_t elements_ = 0;
-};
-
-class MeasuringParser : public msgpack::detail::context<MeasuringParser> {
- public:
-  PlainMeasurer& visitor() const { return *measurer_; }
-  bool parse(std::span<const std::uint8_t> window, std::size_t& used, PlainMeasurer& measurer) {
-    measurer_ = &measurer;
-    init();
-    used = 0;
-    const auto* data = reinterpret_cast<const char*>(window.data());
-    return execute(data, window.size(), used) == msgpack::PARSE_SUCCESS;
-  }
-
- private:
-  PlainMeasurer* measurer_ = nullptr;
 };
 
 // Lists the items of a plain value in order, for plain<T>::read.
@@ -222,21 +203,6 @@ class ItemLister : public msgpack::null_visitor {
     return true;
   }
   std::vector<plain_item>& items_;
-};
-
-class ListingParser : public msgpack::detail::context<ListingParser> {
- public:
-  ItemLister& visitor() const { return *lister_; }
-  bool parse(std::span<const std::uint8_t> bytes, ItemLister& lister) {
-    lister_ = &lister;
-    init();
-    std::size_t used = 0;
-    const auto* data = reinterpret_cast<const char*>(bytes.data());
-    return execute(data, bytes.size(), used) == msgpack::PARSE_SUCCESS && used == bytes.size();
-  }
-
- private:
-  ItemLister* lister_ = nullptr;
 };
 
 }  // namespace
@@ -291,8 +257,10 @@ std::size_t msgpack_decode(std::span<const std::uint8_t> input, Value& out, Exte
   std::size_t used = 0;
   bool ok = false;
   try {
-    thread_local Parser parser;
-    ok = parser.parse(window, used, builder);
+    thread_local Parser<MsgpackBuilder> parser;
+    auto ret = parser.run(window, used, builder);
+    if (ret == msgpack::PARSE_CONTINUE) builder.insufficient_bytes(used - 1, used);
+    ok = ret == msgpack::PARSE_SUCCESS;
   } catch (const msgpack::unpack_error& e) {
     return fail(ec, detail, errc::decode_error, std::string("msgpack: ") + e.what());
   }
@@ -343,8 +311,8 @@ std::size_t msgpack_measure_plain(std::span<const std::uint8_t> input, const Cod
   PlainMeasurer measurer(limits);
   std::size_t used = 0;
   try {
-    thread_local MeasuringParser parser;
-    return parser.parse(window, used, measurer) ? used : 0;
+    thread_local Parser<PlainMeasurer> parser;
+    return parser.run(window, used, measurer) == msgpack::PARSE_SUCCESS ? used : 0;
   } catch (const msgpack::unpack_error&) {
     return 0;
   }
@@ -352,10 +320,12 @@ std::size_t msgpack_measure_plain(std::span<const std::uint8_t> input, const Cod
 
 bool msgpack_plain_items(std::span<const std::uint8_t> bytes, std::vector<plain_item>& items) {
   items.clear();
+  if (bytes.empty()) return false;
   ItemLister lister(items);
+  std::size_t used = 0;
   try {
-    thread_local ListingParser parser;
-    return !bytes.empty() && parser.parse(bytes, lister);
+    thread_local Parser<ItemLister> parser;
+    return parser.run(bytes, used, lister) == msgpack::PARSE_SUCCESS && used == bytes.size();
   } catch (const msgpack::unpack_error&) {
     return false;
   }

@@ -65,24 +65,17 @@ class plain_message {
   ~plain_message() = default;
 };
 
-/// One item of a received message. An array or map announces in `size`
-/// how many elements (or key/value pairs) follow it.
+/// One item of a received message. Its kind is one of Value's first nine
+/// (nil to map); an array or map announces in `size` how many elements (or
+/// key/value pairs) follow it.
 struct plain_item {
-  enum class kind : std::uint8_t {
-    nil,
-    boolean,
-    int64,
-    uint64,
-    float64,
-    string,
-    binary,
-    array,
-    map
-  };
+  using kind = Value::Kind;
   kind type = kind::nil;
-  std::int64_t i = 0;  ///< int64; boolean as 0 or 1
-  std::uint64_t u = 0;
-  double d = 0;
+  union {
+    std::int64_t i = 0;  ///< int64; boolean as 0 or 1
+    std::uint64_t u;     ///< uint64
+    double d;            ///< float64
+  };
   const std::uint8_t* data = nullptr;  ///< the bytes of a string or binary
   std::size_t size = 0;                ///< string or binary bytes, array elements, map pairs
 
