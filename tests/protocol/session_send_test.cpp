@@ -8,18 +8,11 @@
 #include <deque>
 
 #include "libchan/detail/plain.hpp"
-#include "libchan/fields.hpp"
 #include "session_test_support.hpp"
 
 namespace {
 
 using namespace session_test;
-
-struct Note {
-  std::string text;
-  std::int64_t seq = 0;
-  LIBCHAN_FIELDS((text, "Text"), (seq, "Seq"))
-};
 
 struct WithReply {
   std::int64_t seq = 0;

@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -148,6 +149,13 @@ struct scripted_session {
   }
 
   session::channel_session::diagnostics diag() { return s->diagnose(); }
+};
+
+/// A message of plain data, for typed ends.
+struct Note {
+  std::string text;
+  std::int64_t seq = 0;
+  LIBCHAN_FIELDS((text, "Text"), (seq, "Seq"))
 };
 
 /// Two sessions joined in memory, with a chosen dialect; `dial` sets the
