@@ -121,7 +121,8 @@ class Parser : public msgpack::detail::context<Parser<Visitor>> {
   Visitor& visitor() const { return *visitor_; }
 
   // What msgpack::parse does (parse_imp), minus building the parser:
-  // PARSE_SUCCESS or PARSE_EXTRA_BYTES means one whole value of `used` bytes.
+  // PARSE_SUCCESS means one whole value of `used` bytes, which may be
+  // followed by more.
   msgpack::parse_return run(std::span<const std::uint8_t> window, std::size_t& used,
                             Visitor& visitor) {
     visitor_ = &visitor;
