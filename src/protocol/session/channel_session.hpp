@@ -29,6 +29,7 @@
 #include "libchan/codec.hpp"
 #include "libchan/value.hpp"
 #include "session/descriptors.hpp"
+#include "session/session_mutex.hpp"
 
 namespace libchan::detail::session {
 
@@ -219,7 +220,6 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   diagnostics diagnose();
 
   // ---- for the endpoints of this session ----
-  std::mutex& mutex() noexcept { return mutex_; }
   /// Runs `fn` under the lock, then the deferred completions and the hook.
   /// Re-entered by the thread that holds the lock (a channel end dropped
   /// inside the engine or the codec, e.g. with the endpoint that queued
@@ -358,7 +358,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     owner_lock& operator=(const owner_lock&) = delete;
 
    private:
-    std::lock_guard<std::mutex> lock_;
+    std::lock_guard<session_mutex> lock_;
     std::atomic<std::thread::id>& owner_;
   };
   enum class tell { always, if_changed, unless_output_watched };
@@ -439,7 +439,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
 
   options opts_;
   std::weak_ptr<driver_hooks> hooks_;
-  std::mutex mutex_;
+  session_mutex mutex_;
   std::atomic<std::thread::id> owner_{};  ///< the thread inside run(), if any
   std::unique_ptr<events> events_;
   std::unique_ptr<engine::spdy_session> engine_;
