@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <utility>
 
 #include "libchan/detail/plain.hpp"
 #include "session_test_support.hpp"
@@ -61,6 +62,88 @@ TEST(SessionPlainReceive, PlainMessagesAreReadStraightIntoTheType) {
     EXPECT_FALSE(note) << "then the end";
     EXPECT_FALSE(ec);
   }
+}
+
+// A waiter of Values that reads plain messages into a Note, recording how
+// it was completed.
+struct plain_waiter final : libchan::detail::receive_waiter<Value> {
+  std::optional<Note> note;
+  libchan::detail::plain_reading<Note> into{note};
+  bool claimed = false;
+  bool completed = false;
+  bool read = false;
+  std::optional<Value> value;
+  std::error_code ec;
+
+  bool claim() noexcept override { return !std::exchange(claimed, true); }
+  void complete(std::size_t, std::error_code e, std::optional<Value> v) override {
+    completed = true;
+    ec = e;
+    value = std::move(v);
+  }
+  libchan::detail::plain_destination* plain_target() noexcept override { return &into; }
+  void complete_read(std::size_t) override { completed = true, read = true; }
+};
+
+// A waiter of Notes, as a typed receive that has to wait registers.
+struct note_waiter final : libchan::detail::receive_waiter<Note> {
+  bool claimed = false;
+  bool completed = false;
+  std::optional<Note> note;
+  std::error_code ec;
+  bool claim() noexcept override { return !std::exchange(claimed, true); }
+  void complete(std::size_t, std::error_code e, std::optional<Note> n) override {
+    completed = true;
+    ec = e;
+    note = std::move(n);
+  }
+};
+
+TEST(SessionPlainReceive, AWaitingReceiverReadsPlainMessagesStraightIntoItsType) {
+  linked_sessions link(engine::dialect::v0_2);
+  auto c = link.open_channel();
+  plain_waiter first;
+  plain_waiter second;
+  c.rx.impl()->start_receive(first, 0);
+  c.rx.impl()->start_receive(second, 1);
+  EXPECT_FALSE(first.completed) << "nothing sent yet";
+  std::error_code ec;
+  Value fits = libchan::make_map("Text", "w", "Seq", 7);
+  ASSERT_TRUE(c.tx.impl()->try_send(fits, ec));
+  Value wrong = libchan::make_map("Text", "x", "Seq", "not a number");
+  ASSERT_TRUE(c.tx.impl()->try_send(wrong, ec));
+  link.pump();
+
+  ASSERT_TRUE(first.completed);
+  EXPECT_TRUE(first.read) << "read into the Note: no Value was made";
+  ASSERT_TRUE(first.note);
+  EXPECT_EQ(first.note->text, "w");
+  EXPECT_EQ(first.note->seq, 7);
+  // One that does not fit comes as a Value, for the conversion to say why.
+  ASSERT_TRUE(second.completed);
+  EXPECT_FALSE(second.read);
+  EXPECT_FALSE(second.ec);
+  ASSERT_TRUE(second.value);
+  EXPECT_EQ(second.value->find("Seq")->as_string(), "not a number");
+
+  // Through a typed end, as a receive that waits does.
+  auto typed = libchan::detail::restore_receiver<Note>(std::move(c.rx));
+  note_waiter plain;
+  note_waiter mismatched;
+  typed.impl()->start_receive(plain, 0);
+  typed.impl()->start_receive(mismatched, 1);
+  fits = libchan::make_map("Text", "t", "Seq", 8);
+  ASSERT_TRUE(c.tx.impl()->try_send(fits, ec));
+  wrong = libchan::make_map("Text", "y", "Seq", "still not");
+  ASSERT_TRUE(c.tx.impl()->try_send(wrong, ec));
+  link.pump();
+  ASSERT_TRUE(plain.completed);
+  ASSERT_TRUE(plain.note) << plain.ec.message();
+  EXPECT_EQ(plain.note->text, "t");
+  EXPECT_EQ(plain.note->seq, 8);
+  ASSERT_TRUE(mismatched.completed);
+  EXPECT_FALSE(mismatched.note);
+  EXPECT_EQ(mismatched.ec, libchan::errc::type_mismatch) << mismatched.ec.message();
 }
 
 // A long plain message is decoded on arrival instead of kept raw (its bytes

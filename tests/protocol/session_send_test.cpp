@@ -179,6 +179,34 @@ TEST(SessionSend, APlainValueWithNoRoomIsLeftToTheWaitingPath) {
   EXPECT_FALSE(poll(c.rx).ready) << "only what was accepted arrives";
 }
 
+TEST(SessionSend, ATypedTrySendWithNoRoomGivesUpAtOnceAndKeepsTheStruct) {
+  linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
+  auto c = link.open_channel();
+  // A network end encodes plain data itself, so a plain refusal is final:
+  // the typed end does not offer the Value as well.
+  EXPECT_TRUE(c.tx.impl()->encodes_plain());
+  EXPECT_FALSE(libchan::pipe().sender.impl()->encodes_plain()) << "in process: Values only";
+  auto typed = libchan::detail::restore_sender<Note>(std::move(c.tx));
+  std::error_code ec;
+  int sent = 0;
+  Note n{std::string(300, 't'), 0};
+  while (typed.impl()->try_send(n, ec)) {
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_LT(++sent, 10);
+    n = Note{std::string(300, 't'), sent};
+  }
+  EXPECT_GE(sent, 2);
+  EXPECT_EQ(n.text, std::string(300, 't')) << "refused: the struct is as it was";
+  EXPECT_EQ(n.seq, sent);
+  link.pump();
+  for (int i = 0; i < sent; ++i) {
+    auto got = poll(c.rx);
+    ASSERT_TRUE(got.ready && got.value) << i;
+    EXPECT_EQ(got.value->find("Seq")->as_int(), i);
+  }
+  EXPECT_FALSE(poll(c.rx).ready) << "the refused one never went";
+}
+
 TEST(SessionSend, ATypedSendOfPlainDataThatFitsCompletesAtOnce) {
   linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
   auto c = link.open_channel();

@@ -66,6 +66,8 @@ class typed_to_value_sender final : public sender_impl<T> {
   bool try_send(T& value, std::error_code& ec) override {
     if constexpr (is_plain_v<T>) {
       if (inner_->try_send_plain(plain_view<T>(value), ec)) return true;
+      // The Value would be refused too: skip converting it there and back.
+      if (inner_->encodes_plain()) return false;
     }
     Value converted = libchan::to_value(std::move(value));
     if (inner_->try_send(converted, ec)) return true;
@@ -83,8 +85,29 @@ class typed_to_value_sender final : public sender_impl<T> {
   std::shared_ptr<sender_impl<Value>> inner_;
 };
 
+/// Where a waiter for a plain T reads a message (see plain.hpp); nothing
+/// for other types.
+template <class T, bool Plain = is_plain_v<T>>
+struct plain_slot {
+  plain_destination* target() noexcept { return nullptr; }
+  std::optional<T> take() { return std::nullopt; }
+};
+
+template <class T>
+struct plain_slot<T, true> {
+  plain_slot() = default;
+  plain_slot(const plain_slot&) = delete;  // `reading` refers to `value`
+  plain_slot& operator=(const plain_slot&) = delete;
+  plain_destination* target() noexcept { return &reading; }
+  std::optional<T> take() { return std::move(value); }
+
+  std::optional<T> value;
+  plain_reading<T> reading{value};
+};
+
 /// Wraps a waiter of one type as a waiter of another, converting the value
-/// on completion. Owned by the receiver adapter that made it.
+/// on completion. Owned by the receiver adapter that made it. A waiter of
+/// Values for a plain type reads plain messages straight into it.
 template <class From, class To, class Adapter>
 class converting_waiter final : public receive_waiter<From> {
  public:
@@ -97,6 +120,17 @@ class converting_waiter final : public receive_waiter<From> {
     auto self = owner_.unlist(this);
     auto converted = convert(std::move(value), ec);
     outer_.complete(index, ec, std::move(converted));
+  }
+
+  plain_destination* plain_target() noexcept override {
+    if constexpr (std::is_same_v<From, Value>) return slot_.target();
+    return nullptr;
+  }
+
+  void complete_read(std::size_t index) override {
+    std::optional<To> read = slot_.take();
+    auto self = owner_.unlist(this);  // `slot_` goes with it
+    outer_.complete(index, {}, std::move(read));
   }
 
   /// `value` as a `To`. A value that does not convert is dropped and its
@@ -119,6 +153,7 @@ class converting_waiter final : public receive_waiter<From> {
  private:
   Adapter& owner_;
   receive_waiter<To>& outer_;
+  plain_slot<To> slot_;
 };
 
 /// A receiver of `From` values seen as a receiver of `To` values.

@@ -28,6 +28,15 @@ class receive_waiter {
   /// error is the end of the channel.
   virtual void complete(std::size_t index, std::error_code ec, std::optional<T> value) = 0;
 
+  /// A waiter that reads plain messages straight into a type of its own
+  /// (see plain.hpp) returns its reader: a channel that holds such a
+  /// message undecoded reads it there after the claim, with no channel
+  /// lock held, and calls complete_read() instead of complete(). A message
+  /// the reader refuses comes through complete() as usual. Null: values
+  /// only.
+  virtual plain_destination* plain_target() noexcept { return nullptr; }
+  virtual void complete_read(std::size_t index) { (void)index; }
+
  protected:
   ~receive_waiter() = default;
 };
@@ -158,6 +167,10 @@ class sender_impl {
     (void)ec;
     return false;
   }
+  /// True if this end encodes plain messages: then try_send_plain refuses
+  /// only what try_send would refuse too (no room at once, a closed
+  /// channel), and a caller it refused need not offer the Value.
+  virtual bool encodes_plain() const noexcept { return false; }
 
   /// No more messages: the receiver sees the end once all sent ones are
   /// taken. Idempotent.

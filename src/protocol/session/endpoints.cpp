@@ -271,7 +271,24 @@ void inbound_channel::deliver(channel_session& s) {
     if (queue_.empty() && !error_ && !remote_closed_ && !local_closed_) return;
     waiters_.pop_front();
     if (!w.waiter->claim()) continue;
-    take(s, out, ec);
+    // A waiter that reads plain messages into its own type gets the bytes
+    // of one, read once the lock is released, as try_receive_into does.
+    auto undecoded =
+        w.waiter->plain_target() ? std::make_shared<std::vector<std::uint8_t>>() : nullptr;
+    take(s, out, ec, undecoded.get());
+    if (undecoded && !undecoded->empty()) {
+      s.defer([w, undecoded, limits = s.opts().codec] {
+        bool read = false;
+        std::optional<Value> value;
+        std::error_code e;
+        decode_taken(*undecoded, limits, w.waiter->plain_target(), read, value, e);
+        if (read)
+          w.waiter->complete_read(w.index);
+        else
+          w.waiter->complete(w.index, e, std::move(value));
+      });
+      continue;
+    }
     s.defer(
         [w, ec, v = shared(std::move(out))] { w.waiter->complete(w.index, ec, std::move(*v)); });
   }

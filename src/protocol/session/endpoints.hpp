@@ -179,6 +179,7 @@ class outbound_channel final : public endpoint, public sender_impl<Value> {
   void start_send(Value&& value, send_waiter& w) override;
   bool try_send(Value& value, std::error_code& ec) override;
   bool try_send_plain(const plain_message& message, std::error_code& ec) override;
+  bool encodes_plain() const noexcept override { return true; }
   void close_send() noexcept override;
 
  private:
