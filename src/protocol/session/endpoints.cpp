@@ -273,8 +273,9 @@ void inbound_channel::deliver(channel_session& s) {
     if (!w.waiter->claim()) continue;
     // A waiter that reads plain messages into its own type gets the bytes
     // of one, read once the lock is released, as try_receive_into does.
+    const bool raw = !queue_.empty() && queue_.front().raw != 0;
     auto undecoded =
-        w.waiter->plain_target() ? std::make_shared<std::vector<std::uint8_t>>() : nullptr;
+        raw && w.waiter->plain_target() ? std::make_shared<std::vector<std::uint8_t>>() : nullptr;
     take(s, out, ec, undecoded.get());
     if (undecoded && !undecoded->empty()) {
       s.defer([w, undecoded, limits = s.opts().codec] {
