@@ -9,6 +9,7 @@
 
 #include "libchan/libchan.hpp"
 #include "session/channel_session.hpp"
+#include "session_test_support.hpp"
 
 namespace {
 
@@ -16,25 +17,11 @@ namespace session = libchan::detail::session;
 namespace engine = libchan::detail::engine;
 using libchan::errc;
 using libchan::Value;
+using session_test::pending_receive;
 using namespace std::chrono_literals;
 
 struct quiet_hooks final : session::driver_hooks {
   void on_activity() override {}
-};
-
-/// A receive left pending on a channel, recording how it completed.
-template <class T>
-struct pending_receive final : libchan::detail::receive_waiter<T> {
-  bool claim() noexcept override { return !claimed.exchange(true); }
-  void complete(std::size_t, std::error_code e, std::optional<T> v) override {
-    ec = e;
-    value = std::move(v);
-    ++completions;
-  }
-  std::atomic<bool> claimed{false};
-  std::error_code ec;
-  std::optional<T> value;
-  int completions = 0;
 };
 
 /// A dialer and an acceptor; the test decides when bytes move.

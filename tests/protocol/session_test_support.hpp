@@ -5,6 +5,7 @@
 // ever polls. One thread, no sockets, nothing that can wait.
 #pragma once
 
+#include <atomic>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -149,6 +150,21 @@ struct scripted_session {
   }
 
   session::channel_session::diagnostics diag() { return s->diagnose(); }
+};
+
+/// A receive left pending on a channel, recording how it completed.
+template <class T>
+struct pending_receive : libchan::detail::receive_waiter<T> {
+  bool claim() noexcept override { return !claimed.exchange(true); }
+  void complete(std::size_t, std::error_code e, std::optional<T> v) override {
+    ec = e;
+    value = std::move(v);
+    ++completions;
+  }
+  std::atomic<bool> claimed{false};
+  std::error_code ec;
+  std::optional<T> value;
+  int completions = 0;
 };
 
 /// A message of plain data, for typed ends.
