@@ -66,6 +66,75 @@ TEST(EngineFlow, SlowReaderStallsSenderUntilConsumed) {
   EXPECT_EQ(p.acceptor.events.remote_closed, std::vector<stream_id>{id});
 }
 
+// Small writes that wait for the window share buffers; none may be lost,
+// reordered or sent beyond the window, and the FIN still comes last.
+TEST(EngineFlow, SmallWritesWaitingForTheWindowArriveInOrder) {
+  auto acceptor_opts = make_options(role::acceptor, dialect::detect);
+  acceptor_opts.limits.initial_window = 1000;
+  pair_fixture p(make_options(role::dialer), acceptor_opts);
+  p.acceptor.events.auto_consume = false;
+  std::error_code ec;
+  const stream_id id = p.dialer.session.open_stream(2, std::nullopt, 0, ec);
+  pump(p.dialer, p.acceptor);
+  std::string sent;
+  for (int i = 0; i < 400; ++i) {
+    const std::string piece = std::to_string(i) + ":" + pattern(30 + i % 17) + ";";
+    p.submit(p.dialer, id, piece, i == 399);
+    sent += piece;
+  }
+  pump(p.dialer, p.acceptor);
+  EXPECT_EQ(p.acceptor.events.data[id].size(), 1000u);
+  EXPECT_TRUE(p.dialer.session.data_waiting());
+  for (int i = 0; i < 200 && p.acceptor.events.data[id].size() < sent.size(); ++i) {
+    p.acceptor.session.consume(id, 700);
+    pump(p.dialer, p.acceptor);
+  }
+  EXPECT_TRUE(p.acceptor.events.data[id] == sent);
+  EXPECT_EQ(p.acceptor.events.remote_closed, std::vector<stream_id>{id});
+  EXPECT_FALSE(p.dialer.session.data_waiting());
+  expect_frames_within(p.dialer.written, 1000);
+}
+
+// A marked write that waits behind unmarked ones keeps its own place: its
+// mark names the DATA frame that starts with its first byte.
+TEST(EngineFlow, AMarkedWriteWaitingBehindOthersIsReportedWhereItStarts) {
+  auto acceptor_opts = make_options(role::acceptor, dialect::detect);
+  acceptor_opts.limits.initial_window = 100;
+  pair_fixture p(make_options(role::dialer), acceptor_opts);
+  p.acceptor.events.auto_consume = false;
+  std::error_code ec;
+  const stream_id id = p.dialer.session.open_stream(2, std::nullopt, 0, ec);
+  pump(p.dialer, p.acceptor);
+  p.submit(p.dialer, id, pattern(100), false);  // fills the window
+  for (int i = 0; i < 5; ++i) p.submit(p.dialer, id, "unmarked-" + std::to_string(i), false);
+  const bytes marked = bytes_of("MARKED:" + pattern(20));
+  p.dialer.session.submit_data(id, marked, false, ec, 7);
+  ASSERT_FALSE(ec) << p.dialer.session.last_error();
+  p.submit(p.dialer, id, "after", true);
+  pump(p.dialer, p.acceptor);
+  std::vector<engine::spdy_session::output_mark> marks;
+  p.dialer.session.take_marks(marks);
+  EXPECT_TRUE(marks.empty()) << "nothing marked went out yet";
+
+  for (int i = 0; i < 20 && !p.acceptor.events.remote_closed.size(); ++i) {
+    p.acceptor.session.consume(id, 100);
+    pump(p.dialer, p.acceptor);
+  }
+  ASSERT_EQ(p.acceptor.events.remote_closed, std::vector<stream_id>{id});
+  p.dialer.session.take_marks(marks);
+  ASSERT_EQ(marks.size(), 1u);
+  EXPECT_EQ(marks[0].mark, 7u);
+  ASSERT_LT(marks[0].offset, p.dialer.written.size());
+  const bytes from_mark(p.dialer.written.begin() + static_cast<std::ptrdiff_t>(marks[0].offset),
+                        p.dialer.written.end());
+  const auto frames = spdy_test::read_all(from_mark);
+  ASSERT_FALSE(frames.empty());
+  const auto* first = std::get_if<spdy::data_frame>(&frames.front().value);
+  ASSERT_NE(first, nullptr) << "the mark names a DATA frame";
+  ASSERT_GE(first->payload.size(), 7u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(first->payload.data()), 7), "MARKED:");
+}
+
 TEST(EngineFlow, WholeFramesWaitForWindowAndNeverSplit) {
   auto acceptor_opts = make_options(role::acceptor, dialect::detect);
   acceptor_opts.limits.initial_window = 1000;

@@ -193,6 +193,10 @@ struct spdy_session::impl {
   void drop_marks(const stream& s);
   /// Waiting data one stream may hold: a sixteenth of max_output_queue.
   std::size_t stream_queue_cap() const noexcept;
+  /// Appends `rest` to the stream's last waiting item when it may share it.
+  bool joins_last_pending(stream& s, bytes_view rest, bool fin, bool whole, std::uint64_t mark);
+  /// Waiting items that small messages join grow to at most this size.
+  static constexpr std::size_t max_joined_pending = 64u << 10;
   void wake_refused();
   /// Queues what the windows allow of `data` as DATA frames; returns how
   /// much. `mark`: the data starts a message that names descriptors.

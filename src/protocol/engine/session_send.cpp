@@ -160,14 +160,17 @@ std::size_t spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, 
   if (s.queue.empty()) done = emit(s, data, fin, whole, fin_done, mark);
   if (mark != 0 && done > 0) marks.push_back({mark, at});
   if (done < data.size() || (fin && !fin_done)) {
-    pending_data rest;
-    if (done == 0) rest.mark = mark;
-    rest.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(done), data.end());
-    rest.fin = fin;
-    rest.whole = whole;
-    s.queued += rest.bytes.size();
-    pending += rest.bytes.size();
-    s.queue.push_back(std::move(rest));
+    const bytes_view rest = data.subspan(done);
+    if (!joins_last_pending(s, rest, fin, whole, done == 0 ? mark : 0)) {
+      pending_data item;
+      if (done == 0) item.mark = mark;
+      item.bytes.assign(rest.begin(), rest.end());
+      item.fin = fin;
+      item.whole = whole;
+      s.queue.push_back(std::move(item));
+    }
+    s.queued += rest.size();
+    pending += rest.size();
   }
   if (fin) {
     s.state =
@@ -175,6 +178,19 @@ std::size_t spdy_session::impl::submit(stream_id id, bytes_view data, bool fin, 
     finish_if_done(id);
   }
   return data.size();
+}
+
+bool spdy_session::impl::joins_last_pending(stream& s, bytes_view rest, bool fin, bool whole,
+                                            std::uint64_t mark) {
+  // A sender that outruns the peer's window queues one small message after
+  // another: they share a buffer instead of taking an allocation each. Only
+  // plain stream data joins: a v0.1 message is a frame of its own, a mark
+  // is reported at its item's first byte, and nothing follows a FIN.
+  if (s.queue.empty() || fin || whole || mark != 0) return false;
+  pending_data& last = s.queue.back();
+  if (last.fin || last.whole || last.bytes.size() + rest.size() > max_joined_pending) return false;
+  last.bytes.insert(last.bytes.end(), rest.begin(), rest.end());
+  return true;
 }
 
 void spdy_session::impl::wake_refused() {
