@@ -93,13 +93,51 @@ TEST(SessionFrames, TakenMessagesAreReturnedToTheEngineByTheTimeTheQueueRunsDry)
   for (int i = 0; i < 300; ++i)
     ch.tx.send(libchan::make_map("Seq", i, "Text", std::string(40, 'x')));
   link.pump();
-  ASSERT_GT(link.server->diagnose().unconsumed, 10000u);
-  for (int i = 0; i < 299; ++i) ASSERT_TRUE(poll(ch.rx).ready);
-  const auto almost = link.server->diagnose().unconsumed;
-  EXPECT_GT(almost, 0u) << "the last message is still queued";
-  EXPECT_LT(almost, 4096u + 100u) << "taken bytes go back in batches of at most 4 KiB";
+  const auto queued = link.server->diagnose().unconsumed;
+  ASSERT_GT(queued, 10000u);
+  ASSERT_TRUE(poll(ch.rx).ready);
+  // A receive takes a batch of the messages behind it ahead (64 at most
+  // here), never the whole queue.
+  EXPECT_GT(link.server->diagnose().unconsumed, queued / 2);
+  for (int i = 1; i < 299; ++i) ASSERT_TRUE(poll(ch.rx).ready);
+  EXPECT_LT(link.server->diagnose().unconsumed, 4096u + 100u)
+      << "taken bytes go back in batches of at most 4 KiB";
   ASSERT_TRUE(poll(ch.rx).ready);
   EXPECT_EQ(link.server->diagnose().unconsumed, 0u);
+  EXPECT_FALSE(poll(ch.rx).ready) << "all 300 were received, no more";
+}
+
+// A receive that waits after an earlier one took messages ahead gets the
+// next of those, not the next still queued in the session; closing the
+// receiver drops the rest.
+TEST(SessionFrames, AWaitingReceiveGetsTheMessagesTakenAheadFirst) {
+  linked_sessions link(engine::dialect::v0_2);
+  auto ch = open_channel(link);
+  for (int i = 0; i < 100; ++i) ch.tx.send(libchan::make_map("Seq", i));
+  link.pump();
+  auto first = poll(ch.rx);
+  ASSERT_TRUE(first.ready && first.value);
+  EXPECT_EQ(first.value->find("Seq")->as_int(), 0);
+
+  pending_receive<Value> waiting;
+  ch.rx.impl()->start_receive(waiting, 0);
+  ASSERT_EQ(waiting.completions, 1) << "completed at once, from the messages taken ahead";
+  ASSERT_TRUE(waiting.value) << waiting.ec.message();
+  EXPECT_EQ(waiting.value->find("Seq")->as_int(), 1);
+  auto third = poll(ch.rx);
+  ASSERT_TRUE(third.ready && third.value);
+  EXPECT_EQ(third.value->find("Seq")->as_int(), 2);
+
+  ch.rx.close();
+  auto after = poll(ch.rx);
+  EXPECT_TRUE(after.ready);
+  EXPECT_FALSE(after.value);
+  EXPECT_EQ(after.ec, libchan::errc::closed);
+  pending_receive<Value> late;
+  ch.rx.impl()->start_receive(late, 0);
+  EXPECT_EQ(late.completions, 1);
+  EXPECT_FALSE(late.value);
+  EXPECT_EQ(late.ec, libchan::errc::closed);
 }
 
 // ---- the output queue itself ----

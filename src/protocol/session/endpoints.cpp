@@ -141,6 +141,10 @@ void inbound_channel::take_raw(channel_session& s, std::size_t size, std::option
     // alone.
     if (ec) fail(s, ec, "msgpack: a measured message did not decode");
   }
+  drop_raw_front(size);
+}
+
+void inbound_channel::drop_raw_front(std::size_t size) {
   raw_front_ += size;
   if (raw_front_ == raw_.size()) {
     // Nothing waits: start again at the front, and give back a buffer
@@ -230,14 +234,7 @@ bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::e
       take_raw(s, queue_.front().raw, out, ec, undecoded);
     else
       out = std::move(queue_.front().value);
-    taken_ += queue_.front().bytes;
-    s.drop_early(queue_.front().early);
-    queue_.pop_front();
-    // The unfinished message behind it is at the front now.
-    if (queue_.empty() && !partial_.empty()) release_partial(s);
-    // The engine hears of taken bytes in batches: each call may queue a
-    // WINDOW_UPDATE, and the peer needs one per window half anyway.
-    if (queue_.empty() || taken_ >= consume_batch) release_taken(s);
+    pop_taken(s);
     return true;
   }
   if (error_) {
@@ -256,6 +253,55 @@ bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::e
     return true;
   }
   return false;
+}
+
+void inbound_channel::pop_taken(channel_session& s) {
+  taken_ += queue_.front().bytes;
+  s.drop_early(queue_.front().early);
+  queue_.pop_front();
+  // The unfinished message behind it is at the front now.
+  if (queue_.empty() && !partial_.empty()) release_partial(s);
+  // The engine hears of taken bytes in batches: each call may queue a
+  // WINDOW_UPDATE, and the peer needs one per window half anyway.
+  if (queue_.empty() || taken_ >= consume_batch) release_taken(s);
+}
+
+bool inbound_channel::take_ahead(channel_session& s) {
+  if (queue_.empty() || queue_.front().raw == 0) return false;
+  ahead_bytes_.clear();
+  ahead_sizes_.clear();
+  ahead_next_ = 0;
+  ahead_offset_ = 0;
+  ahead_limits_ = s.opts().codec;
+  // Plain messages wait back to back in raw_: a batch is copied at once.
+  const std::size_t from = raw_front_;
+  std::size_t total = 0;
+  while (!queue_.empty() && queue_.front().raw != 0 && ahead_sizes_.size() < max_taken_ahead &&
+         total < max_taken_ahead_bytes) {
+    const std::size_t size = queue_.front().raw;
+    ahead_sizes_.push_back(size);
+    total += size;
+    pop_taken(s);
+  }
+  const auto first = raw_.begin() + static_cast<std::ptrdiff_t>(from);
+  ahead_bytes_.assign(first, first + static_cast<std::ptrdiff_t>(total));
+  drop_raw_front(total);
+  return true;
+}
+
+bool inbound_channel::next_taken_ahead(plain_destination* into, bool& read,
+                                       std::optional<Value>& out, std::error_code& ec) {
+  if (ahead_next_ == ahead_sizes_.size()) return false;
+  if (ahead_dropped_.load(std::memory_order_acquire)) {
+    ahead_next_ = ahead_sizes_.size();
+    return false;
+  }
+  const std::size_t size = ahead_sizes_[ahead_next_++];
+  const auto bytes = std::span<const std::uint8_t>(ahead_bytes_).subspan(ahead_offset_, size);
+  ahead_offset_ += size;
+  ec.clear();
+  decode_taken(bytes, ahead_limits_, into, read, out, ec);
+  return true;
 }
 
 void inbound_channel::release_taken(channel_session& s) {
@@ -296,6 +342,21 @@ void inbound_channel::deliver(channel_session& s) {
 }
 
 void inbound_channel::start_receive(receive_waiter<Value>& w, std::size_t index) {
+  // Held until the waiter is listed: no batch is taken ahead of it meanwhile.
+  std::unique_lock hold(ahead_mutex_);
+  if (ahead_next_ < ahead_sizes_.size() && !ahead_dropped_.load(std::memory_order_acquire)) {
+    if (!w.claim()) return;
+    bool read = false;
+    std::optional<Value> value;
+    std::error_code ec;
+    next_taken_ahead(w.plain_target(), read, value, ec);
+    hold.unlock();
+    if (read)
+      w.complete_read(index);
+    else
+      w.complete(index, ec, std::move(value));
+    return;
+  }
   bool output_waits = false;
   bool alive = with_session(
       session_,
@@ -305,6 +366,7 @@ void inbound_channel::start_receive(receive_waiter<Value>& w, std::size_t index)
         output_waits = !s.engine().pending_output().empty();
       },
       access::taking);
+  hold.unlock();
   if (!alive && w.claim()) w.complete(index, errc::disconnected, std::nullopt);
   // The answer this thread may be waiting for needs our request out first.
   if (output_waits) {
@@ -332,27 +394,26 @@ bool inbound_channel::try_receive_plain(plain_destination& into, bool& read,
 
 bool inbound_channel::try_receive_into(plain_destination* into, bool& read,
                                        std::optional<Value>& out, std::error_code& ec) {
-  // A plain message is copied out under the lock and decoded after it, so
-  // that the io thread does not wait for the decoding.
-  thread_local std::vector<std::uint8_t> undecoded;
-  undecoded.clear();
-  CodecLimits limits;
+  std::lock_guard hold(ahead_mutex_);
+  if (next_taken_ahead(into, read, out, ec)) return true;
   bool ready = false;
+  bool ahead = false;
   bool alive = with_session(
       session_,
       [&](channel_session& s) {
         if (!waiters_.empty()) return;
-        ready = take(s, out, ec, &undecoded);
-        if (!undecoded.empty()) limits = s.opts().codec;
+        // A plain message is taken with those behind it and read once the
+        // lock is released, so that the io thread waits for neither.
+        ahead = !ahead_dropped_.load(std::memory_order_relaxed) && take_ahead(s);
+        if (!ahead) ready = take(s, out, ec);
       },
       access::taking);
+  if (ahead) return next_taken_ahead(into, read, out, ec);
   if (!alive) {
     ec = errc::disconnected;
     out.reset();
     return true;
   }
-  // A msgpack message is never empty.
-  if (ready && !undecoded.empty()) decode_taken(undecoded, limits, into, read, out, ec);
   return ready;
 }
 
@@ -374,6 +435,9 @@ void inbound_channel::cancel_all() {
 }
 
 void inbound_channel::close_receive() noexcept {
+  // Not under ahead_mutex_: this may run while a receive of another channel
+  // holds its own (dropping a message that held this end).
+  ahead_dropped_.store(true, std::memory_order_release);
   with_session(session_, [&](channel_session& s) {
     if (local_closed_) return;
     local_closed_ = true;

@@ -4,8 +4,10 @@
 // is not an application entry point runs under the session's lock.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -139,6 +141,17 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   // given, else decoded into `out`.
   void take_raw(channel_session& s, std::size_t size, std::optional<Value>& out,
                 std::error_code& ec, std::vector<std::uint8_t>* undecoded);
+  // Forgets the `size` bytes of the plain message at the front of raw_.
+  void drop_raw_front(std::size_t size);
+  // The accounting of taking the message at the front of queue_.
+  void pop_taken(channel_session& s);
+  // Moves the plain messages at the front of queue_ (a batch) to the
+  // messages taken ahead; false if the front is not one. Under both locks.
+  bool take_ahead(channel_session& s);
+  // The next message taken ahead, if any, read or decoded as decode_taken
+  // does. Under ahead_mutex_.
+  bool next_taken_ahead(plain_destination* into, bool& read, std::optional<Value>& out,
+                        std::error_code& ec);
   // A taken plain message, read into `into` if given and it fits (`read`
   // set), else decoded into `out`.
   static void decode_taken(std::span<const std::uint8_t> bytes, const CodecLimits& limits,
@@ -162,6 +175,23 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   std::vector<std::uint8_t> raw_;
   std::size_t raw_front_ = 0;
   std::deque<waiting> waiters_;
+
+  // Plain messages taken from the session ahead of the application, so
+  // that a receiver that finds many queued takes the session's lock (which
+  // the io thread needs for the input) once per batch instead of once per
+  // message. They keep their own lock: the application's receives take them
+  // in order, one at a time. The session's lock is taken while holding
+  // this one, never the other way around.
+  std::mutex ahead_mutex_;
+  std::vector<std::uint8_t> ahead_bytes_;  ///< back to back
+  std::vector<std::size_t> ahead_sizes_;
+  std::size_t ahead_next_ = 0;    ///< index in ahead_sizes_ of the next one
+  std::size_t ahead_offset_ = 0;  ///< where it starts in ahead_bytes_
+  CodecLimits ahead_limits_;
+  std::atomic<bool> ahead_dropped_{false};  ///< set by close_receive()
+  // A batch stops after this many messages or bytes.
+  static constexpr std::size_t max_taken_ahead = 64;
+  static constexpr std::size_t max_taken_ahead_bytes = 16 * 1024;
   bool remote_closed_ = false;
   bool local_closed_ = false;
   std::error_code error_;
