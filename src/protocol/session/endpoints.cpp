@@ -301,6 +301,9 @@ bool inbound_channel::next_taken_ahead(plain_destination* into, bool& read,
   ahead_offset_ += size;
   ec.clear();
   decode_taken(bytes, ahead_limits_, into, read, out, ec);
+  // An idle channel keeps no batch-sized buffer: sessions may hold many.
+  if (ahead_next_ == ahead_sizes_.size() && ahead_bytes_.capacity() > max_idle_ahead)
+    ahead_bytes_ = {};
   return true;
 }
 

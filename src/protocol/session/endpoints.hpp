@@ -192,6 +192,8 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
   // A batch stops after this many messages or bytes.
   static constexpr std::size_t max_taken_ahead = 64;
   static constexpr std::size_t max_taken_ahead_bytes = 16 * 1024;
+  // ahead_bytes_'s capacity kept once all were taken.
+  static constexpr std::size_t max_idle_ahead = 4 * 1024;
   bool remote_closed_ = false;
   bool local_closed_ = false;
   std::error_code error_;
