@@ -22,6 +22,25 @@ void expect_frames_within(const bytes& sender_wire, std::size_t window) {
   }
 }
 
+// A dialer's stream to an acceptor whose window is `window` bytes and that
+// consumes only when told, SETTINGS exchanged.
+struct slow_reader {
+  explicit slow_reader(std::uint32_t window)
+      : p(make_options(role::dialer), acceptor_options(window)) {
+    p.acceptor.events.auto_consume = false;
+    std::error_code ec;
+    id = p.dialer.session.open_stream(2, std::nullopt, 0, ec);
+    pump(p.dialer, p.acceptor);
+  }
+  static engine::options acceptor_options(std::uint32_t window) {
+    auto o = make_options(role::acceptor, dialect::detect);
+    o.limits.initial_window = window;
+    return o;
+  }
+  pair_fixture p;
+  stream_id id = 0;
+};
+
 TEST(EngineFlow, TinyWindowLargeDataNoStallWindowRespected) {
   auto acceptor_opts = make_options(role::acceptor, dialect::detect);
   acceptor_opts.limits.initial_window = 100;
@@ -43,13 +62,9 @@ TEST(EngineFlow, TinyWindowLargeDataNoStallWindowRespected) {
 }
 
 TEST(EngineFlow, SlowReaderStallsSenderUntilConsumed) {
-  auto acceptor_opts = make_options(role::acceptor, dialect::detect);
-  acceptor_opts.limits.initial_window = 1000;
-  pair_fixture p(make_options(role::dialer), acceptor_opts);
-  p.acceptor.events.auto_consume = false;
-  std::error_code ec;
-  const stream_id id = p.dialer.session.open_stream(2, std::nullopt, 0, ec);
-  pump(p.dialer, p.acceptor);
+  slow_reader r(1000);
+  auto& p = r.p;
+  const stream_id id = r.id;
   const std::string big = pattern(5000);
   p.submit(p.dialer, id, big, true);
   pump(p.dialer, p.acceptor);
@@ -69,13 +84,9 @@ TEST(EngineFlow, SlowReaderStallsSenderUntilConsumed) {
 // Small writes that wait for the window share buffers; none may be lost,
 // reordered or sent beyond the window, and the FIN still comes last.
 TEST(EngineFlow, SmallWritesWaitingForTheWindowArriveInOrder) {
-  auto acceptor_opts = make_options(role::acceptor, dialect::detect);
-  acceptor_opts.limits.initial_window = 1000;
-  pair_fixture p(make_options(role::dialer), acceptor_opts);
-  p.acceptor.events.auto_consume = false;
-  std::error_code ec;
-  const stream_id id = p.dialer.session.open_stream(2, std::nullopt, 0, ec);
-  pump(p.dialer, p.acceptor);
+  slow_reader r(1000);
+  auto& p = r.p;
+  const stream_id id = r.id;
   std::string sent;
   for (int i = 0; i < 400; ++i) {
     const std::string piece = std::to_string(i) + ":" + pattern(30 + i % 17) + ";";
@@ -98,13 +109,10 @@ TEST(EngineFlow, SmallWritesWaitingForTheWindowArriveInOrder) {
 // A marked write that waits behind unmarked ones keeps its own place: its
 // mark names the DATA frame that starts with its first byte.
 TEST(EngineFlow, AMarkedWriteWaitingBehindOthersIsReportedWhereItStarts) {
-  auto acceptor_opts = make_options(role::acceptor, dialect::detect);
-  acceptor_opts.limits.initial_window = 100;
-  pair_fixture p(make_options(role::dialer), acceptor_opts);
-  p.acceptor.events.auto_consume = false;
+  slow_reader r(100);
+  auto& p = r.p;
+  const stream_id id = r.id;
   std::error_code ec;
-  const stream_id id = p.dialer.session.open_stream(2, std::nullopt, 0, ec);
-  pump(p.dialer, p.acceptor);
   p.submit(p.dialer, id, pattern(100), false);  // fills the window
   for (int i = 0; i < 5; ++i) p.submit(p.dialer, id, "unmarked-" + std::to_string(i), false);
   const bytes marked = bytes_of("MARKED:" + pattern(20));
