@@ -149,7 +149,8 @@ void run_stalled_receiver(std::int64_t total_chunks, bool stop_after_stall,
     ASSERT_EQ(reply->n, 2 * n);
   }
   EXPECT_EQ(sender.sent.load(), stalled_at) << "the sender stays blocked";
-  const std::size_t growth = rss_bytes() - std::min(rss_bytes(), rss_before);
+  const std::size_t rss_now = rss_bytes();  // read once: it moves meanwhile
+  const std::size_t growth = rss_now - std::min(rss_now, rss_before);
   EXPECT_LE(growth, 64u << 20) << "RSS grew by " << (growth >> 20) << " MiB while stalled";
   if (stop_after_stall) sender.limit = stalled_at + 16;
 
