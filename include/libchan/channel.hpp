@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -40,14 +41,24 @@ class Sender {
   /// Sends `value`, blocking while the channel has no room (in a rendezvous
   /// pipe: until a receiver takes it). Throws Error(errc::closed) if the
   /// receiver is gone or this end was closed.
-  void send(T value) {
+  void send(T&& value) {
     std::error_code ec;
     send(std::move(value), ec);
     throw_if(ec);
   }
 
-  /// As send(T), reporting failure through `ec`.
-  void send(T value, std::error_code& ec) {
+  /// As send(T&&), for a value the caller keeps. A network channel encodes
+  /// a struct of plain data (see libchan/fields.hpp) straight from `value`
+  /// when the message can go at once; otherwise, and in process, the
+  /// channel sends a copy.
+  void send(const T& value) requires std::copy_constructible<T> {
+    std::error_code ec;
+    send(value, ec);
+    throw_if(ec);
+  }
+
+  /// As send(T&&), reporting failure through `ec`.
+  void send(T&& value, std::error_code& ec) {
     if (!impl_) {
       ec = errc::empty_handle;
       return;
@@ -56,6 +67,12 @@ class Sender {
     detail::blocking_send waiter;
     impl_->start_send(std::move(value), waiter);
     ec = waiter.wait();
+  }
+
+  /// As send(const T&), reporting failure through `ec`.
+  void send(const T& value, std::error_code& ec) requires std::copy_constructible<T> {
+    if (impl_ && impl_->try_send_copy(value, ec)) return;
+    send(T(value), ec);
   }
 
   /// Starts a send; the token's handler gets `void(std::error_code)`.

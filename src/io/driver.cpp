@@ -184,13 +184,12 @@ void session_driver::flush_output() {
     return start_write();
   }
   for (int round = 0;; ++round) {
-    std::size_t chunks = 0;
-    call([&] {
-      chunks = take_write(wchunks_, wfds_);
-      // Taking output can release senders that waited for room; take_output
-      // queues their completions without running them.
-      if (chunks > 0) session_->after_unlock();
-    });
+    // Taking output can release senders that waited for room: the take
+    // completes them once it lets go of the session. Output that grows
+    // while this write is out is watched from the same lock on: its
+    // completion (on_write) comes back for it, and sends need not post.
+    const std::size_t chunks =
+        call([&] { return take_write(wchunks_, wfds_, session::output_watch::start); });
     for (std::size_t i = 0; i < chunks; ++i)
       if (!wchunks_[i].empty()) wviews_.push_back(boost::asio::buffer(wchunks_[i]));
     if (!wviews_.empty()) break;
@@ -203,23 +202,22 @@ void session_driver::flush_output() {
       return;
     }
   }
-  // on_write() comes back for what is sent meanwhile.
-  session_->watch_output();
   start_write();
 }
 
 std::size_t session_driver::take_write(std::vector<std::vector<std::uint8_t>>& chunks,
-                                       std::vector<session::outgoing_descriptor>& fds) {
-  if (!pass_fds_) return session_->take_output_chunks(chunks, max_write);
+                                       std::vector<session::outgoing_descriptor>& fds,
+                                       session::output_watch watch) {
+  if (!pass_fds_) return session_->take_output_chunks(chunks, max_write, watch);
   // With no descriptor waiting, chunks move, as above.
-  if (auto n = session_->take_output_chunks_unless_descriptors(chunks, max_write)) return *n;
+  if (auto n = session_->take_output_chunks_unless_descriptors(chunks, max_write, watch)) return *n;
   // Descriptors go with the first byte of a write: one buffer, whose bytes
   // take_output matches them to.
   chunks.resize(1);
   auto& bytes = chunks[0];
   bytes.clear();
   while (bytes.size() < max_write &&
-         session_->take_output(bytes, max_write - bytes.size(), fds, max_fds_per_write)) {
+         session_->take_output(bytes, max_write - bytes.size(), fds, max_fds_per_write, watch)) {
   }
   return bytes.empty() ? 0 : 1;
 }

@@ -94,9 +94,11 @@ class session_driver final : public session::driver_hooks,
   void flush_output();
   /// Takes up to max_write bytes of output into `chunks`, returning how
   /// many hold bytes. With descriptors: one chunk, and in `fds` those that
-  /// must go with its first byte. Under the write lock, or as the writer.
+  /// must go with its first byte. Under the write lock, or as the writer,
+  /// who also starts watching the output (output_watch::start).
   std::size_t take_write(std::vector<std::vector<std::uint8_t>>& chunks,
-                         std::vector<session::outgoing_descriptor>& fds);
+                         std::vector<session::outgoing_descriptor>& fds,
+                         session::output_watch watch = session::output_watch::unchanged);
   // Writes wviews_, with wfds_ attached to the first byte; on_write follows.
   void start_write();
   void start_read();

@@ -221,6 +221,24 @@ TEST(Channel, ValuesAreMovedNotCopied) {
   EXPECT_EQ(got->get(), raw) << "in-process pipes move the very object";
 }
 
+TEST(Channel, SendingByReferenceSendsACopy) {
+  auto [rx, tx] = libchan::buffered_pipe<std::string>(2);
+  const std::string kept(100, 'k');
+  tx.send(kept);
+  std::error_code ec;
+  tx.send(kept, ec);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(kept, std::string(100, 'k')) << "the caller's value is untouched";
+  EXPECT_EQ(rx.receive(), kept);
+  EXPECT_EQ(rx.receive(), kept);
+  rx.close();
+  tx.send(kept, ec);
+  EXPECT_EQ(ec, errc::closed) << "errors as for a moved value";
+  libchan::Sender<std::string> empty;
+  empty.send(kept, ec);
+  EXPECT_EQ(ec, errc::empty_handle);
+}
+
 TEST(Channel, ManyProducersManyConsumersExactlyOnce) {
   auto [rx, tx] = libchan::buffered_pipe<int>(8);
   constexpr int producers = 4, consumers = 4, each = 5000;

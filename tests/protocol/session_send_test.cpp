@@ -20,6 +20,22 @@ struct WithReply {
   LIBCHAN_FIELDS((seq, "Seq"), (reply, "Reply"))
 };
 
+// A Note that counts its copies: a send by reference that encodes in place
+// makes none.
+struct CountedNote {
+  std::string text;
+  std::int64_t seq = 0;
+  static inline int copies = 0;
+
+  CountedNote() = default;
+  CountedNote(std::string t, std::int64_t s) : text(std::move(t)), seq(s) {}
+  CountedNote(const CountedNote& other) : text(other.text), seq(other.seq) { ++copies; }
+  CountedNote(CountedNote&&) noexcept = default;
+  CountedNote& operator=(const CountedNote&) = default;
+  CountedNote& operator=(CountedNote&&) noexcept = default;
+  LIBCHAN_FIELDS((text, "Text"), (seq, "Seq"))
+};
+
 session::options small_output() {
   session::options o;
   o.engine.limits.max_output_queue = 1000;
@@ -205,6 +221,52 @@ TEST(SessionSend, ATypedTrySendWithNoRoomGivesUpAtOnceAndKeepsTheStruct) {
     EXPECT_EQ(got.value->find("Seq")->as_int(), i);
   }
   EXPECT_FALSE(poll(c.rx).ready) << "the refused one never went";
+}
+
+TEST(SessionSend, AStructSentByReferenceIsEncodedInPlace) {
+  linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
+  auto c = link.open_channel();
+  auto typed = libchan::detail::restore_sender<CountedNote>(std::move(c.tx));
+  CountedNote note{"kept", 0};
+  CountedNote::copies = 0;
+  for (std::int64_t seq = 0; seq < 3; ++seq) {
+    note.seq = seq;
+    typed.send(note);  // room at once: it never blocks here
+  }
+  EXPECT_EQ(CountedNote::copies, 0) << "encoded from the caller's struct";
+  EXPECT_EQ(note.text, "kept");
+  link.pump();
+  for (std::int64_t seq = 0; seq < 3; ++seq) {
+    auto got = poll(c.rx);
+    ASSERT_TRUE(got.ready && got.value) << seq;
+    EXPECT_EQ(got.value->find("Seq")->as_int(), seq) << "in order";
+    EXPECT_EQ(got.value->find("Text")->as_string(), "kept");
+  }
+}
+
+TEST(SessionSend, AStructSentByReferenceWithNoRoomIsLeftToTheCopyingPath) {
+  linked_sessions link(engine::dialect::v0_2, 64u << 10, small_output());
+  auto c = link.open_channel();
+  auto typed = libchan::detail::restore_sender<CountedNote>(std::move(c.tx));
+  CountedNote::copies = 0;
+  const CountedNote big{std::string(300, 'r'), 7};
+  std::error_code ec;
+  int sent = 0;
+  while (typed.impl()->try_send_copy(big, ec)) {
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_LT(++sent, 10) << "the output holds 1000 bytes";
+  }
+  EXPECT_GE(sent, 2);
+  const auto queued = link.client->diagnose().pending_output;
+  EXPECT_FALSE(typed.impl()->try_send_copy(big, ec));
+  EXPECT_EQ(link.client->diagnose().pending_output, queued) << "a refusal queues nothing";
+  EXPECT_EQ(CountedNote::copies, 0);
+  // An in-process end has nothing to encode: the caller sends a copy.
+  auto [pipe_rx, pipe_tx] = libchan::buffered_pipe<CountedNote>(1);
+  EXPECT_FALSE(pipe_tx.impl()->try_send_copy(big, ec));
+  link.pump();
+  for (int i = 0; i < sent; ++i) ASSERT_TRUE(poll(c.rx).ready) << i;
+  EXPECT_FALSE(poll(c.rx).ready) << "only what was accepted arrives";
 }
 
 TEST(SessionSend, ATypedSendOfPlainDataThatFitsCompletesAtOnce) {

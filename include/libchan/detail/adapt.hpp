@@ -76,6 +76,13 @@ class typed_to_value_sender final : public sender_impl<T> {
     ec = back;  // not expected: a value to_value made converts back
     return true;
   }
+  // Plain data is encoded from the caller's value: no copy to send.
+  bool try_send_copy(const T& value, std::error_code& ec) override {
+    if constexpr (is_plain_v<T>)
+      return inner_->try_send_plain(plain_view<T>(value), ec);
+    else
+      return false;
+  }
   void fed_by(std::weak_ptr<wait_helper> source) override { inner_->fed_by(std::move(source)); }
   void close_send() noexcept override { inner_->close_send(); }
   void fail_send(std::error_code ec) noexcept override { inner_->fail_send(ec); }

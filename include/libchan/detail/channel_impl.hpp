@@ -158,6 +158,16 @@ class sender_impl {
     return false;
   }
 
+  /// Sends a copy of `value` if that needs no waiting and this end can do
+  /// it without making one (it encodes `value` in place): returns true and
+  /// sets `ec`. False, with nothing sent, otherwise: the caller then sends
+  /// a copy the usual way.
+  virtual bool try_send_copy(const T& value, std::error_code& ec) {
+    (void)value;
+    (void)ec;
+    return false;
+  }
+
   /// As try_send, for a message of plain data that this end may encode
   /// itself instead of receiving it as a Value (see plain.hpp): true and
   /// `ec` cleared once sent; false if it was not, and the caller sends the

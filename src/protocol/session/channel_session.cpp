@@ -183,13 +183,6 @@ channel_session::driver_state channel_session::driver_view() const noexcept {
   return {engine_->output_end(), engine_->receive_paused(), ended_};
 }
 
-bool channel_session::driver_has_news(const driver_state& before, tell how) const noexcept {
-  const driver_state now = driver_view();
-  if (now == before) return false;
-  if (how != tell::unless_output_watched || !output_watched_) return true;
-  return now.input_paused != before.input_paused || now.ended != before.ended;
-}
-
 void channel_session::watch_output() {
   std::lock_guard lock(mutex_);
   output_watched_ = true;
@@ -253,12 +246,13 @@ bool channel_session::take_output_chunk(std::vector<std::uint8_t>& out) {
 }
 
 std::size_t channel_session::take_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks,
-                                                std::size_t max) {
+                                                std::size_t max, output_watch watch) {
   work_list work;
   std::size_t n = 0;
   {
     owner_lock lock(*this);
     n = move_output_chunks(chunks, max);
+    if (n > 0 && watch == output_watch::start) output_watched_ = true;
     work.swap(deferred_);
   }
   if (!work.empty()) finish_unlocked(work);
@@ -266,7 +260,7 @@ std::size_t channel_session::take_output_chunks(std::vector<std::vector<std::uin
 }
 
 std::optional<std::size_t> channel_session::take_output_chunks_unless_descriptors(
-    std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max) {
+    std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max, output_watch watch) {
   work_list work;
   std::size_t n = 0;
   {
@@ -276,6 +270,7 @@ std::optional<std::size_t> channel_session::take_output_chunks_unless_descriptor
     engine_->take_marks(new_marks_);
     new_marks_.clear();
     n = move_output_chunks(chunks, max);
+    if (n > 0 && watch == output_watch::start) output_watched_ = true;
     work.swap(deferred_);
   }
   if (!work.empty()) finish_unlocked(work);

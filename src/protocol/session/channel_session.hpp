@@ -99,6 +99,10 @@ struct deferred_work {
 /// Inline room for the work of one locked call, which is rarely more.
 using work_list = boost::container::small_vector<deferred_work, 4>;
 
+/// Whether a take of output also starts watching it (see
+/// channel_session::watch_output).
+enum class output_watch { unchanged, start };
+
 /// Bytes for one stream that the engine has not taken (all) yet.
 struct pending_write {
   std::vector<std::uint8_t> bytes;  ///< a copy, unless `borrowed`
@@ -144,13 +148,18 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// As take_output_chunk(), for as many chunks as fit `max` bytes (at least
   /// one), under one lock: into chunks[0], chunks[1], ... (added as needed).
   /// Returns how many.
-  std::size_t take_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max);
+  /// With output_watch::start, a take that finds output also starts
+  /// watching it (see watch_output) under the same lock: the driver's write
+  /// round then takes the lock once, not once more to watch.
+  std::size_t take_output_chunks(std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max,
+                                 output_watch watch = output_watch::unchanged);
   /// As take_output_chunks(), on a connection that carries descriptors:
   /// nothing is taken and the result is empty while a descriptor waits for
   /// a write, whose bytes must then go through take_output(out, max, fds,
   /// max_fds). Without descriptors, writes move chunks instead of copying.
   std::optional<std::size_t> take_output_chunks_unless_descriptors(
-      std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max);
+      std::vector<std::vector<std::uint8_t>>& chunks, std::size_t max,
+      output_watch watch = output_watch::unchanged);
   /// As take_output(out, max), for one write that can carry descriptors:
   /// also moves the descriptors the taken bytes may name into `fds`, which
   /// must go with this write (attached to its first byte), at most `max_fds`
@@ -158,7 +167,8 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// false once the write is full. Destroying the descriptors after the
   /// write closes the sender's copies.
   bool take_output(std::vector<std::uint8_t>& out, std::size_t max,
-                   std::vector<outgoing_descriptor>& fds, std::size_t max_fds);
+                   std::vector<outgoing_descriptor>& fds, std::size_t max_fds,
+                   output_watch watch = output_watch::unchanged);
   /// The driver is writing what it took and will take output again when
   /// the write completes, whatever happens meanwhile: until then, sends
   /// that only add output do not tell it (see run_sending).
@@ -236,10 +246,10 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   void run_taking(Fn&& fn) {
     locked_run(fn, tell::if_changed);
   }
-  /// As run_taking(), for sends: output that grows while the driver is
-  /// writing needs no telling either, since the write's completion takes
-  /// it (see watch_output). A streaming sender then posts to the io
-  /// thread only when it has gone idle.
+  /// As run_taking(), for sends: while the driver is writing, a send tells
+  /// it nothing, since the write's completion takes the new output and
+  /// looks at the rest (see watch_output). A streaming sender then posts
+  /// to the io thread only when it has gone idle.
   template <class Fn>
   void run_sending(Fn&& fn) {
     locked_run(fn, tell::unless_output_watched);
@@ -372,11 +382,19 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     bool news = true;
     {
       owner_lock lock(*this);
+      // A send while the driver watches the output needs no telling at
+      // all: the write in flight comes back (on_write) and looks at
+      // everything. Only the driver stops watching, under this lock.
+      const bool quiet = how == tell::unless_output_watched && output_watched_;
+      const bool compare = how != tell::always && !quiet;
       driver_state before{};
-      if (how != tell::always) before = driver_view();
+      if (compare) before = driver_view();
       fn();
       if (!filling_.empty()) finish_partial_reads();
-      if (how != tell::always) news = driver_has_news(before, how);
+      if (quiet)
+        news = false;
+      else if (compare)
+        news = driver_view() != before;
       if (!deferred_.empty()) work.swap(deferred_);
     }
     for (auto& f : work) f();
@@ -397,9 +415,6 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   /// dialect; `mark` names its descriptors (0: none).
   void submit_message(const endpoint& parent, std::span<const std::uint8_t> bytes,
                       std::uint64_t mark, std::error_code& ec);
-  /// Whether the driver must hear of what changed since `before`. Under
-  /// the lock.
-  bool driver_has_news(const driver_state& before, tell how) const noexcept;
   void notify_driver();
   std::uint64_t next_ref();
   void end_session(std::error_code ec, const std::string& detail);

@@ -92,7 +92,8 @@ void channel_session::close_channel(const std::shared_ptr<endpoint>& ep) {
 }
 
 bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t max,
-                                  std::vector<outgoing_descriptor>& fds, std::size_t max_fds) {
+                                  std::vector<outgoing_descriptor>& fds, std::size_t max_fds,
+                                  output_watch watch) {
   work_list work;
   {
     owner_lock lock(*this);
@@ -147,6 +148,7 @@ bool channel_session::take_output(std::vector<std::uint8_t>& out, std::size_t ma
     engine_->consume_output(n);
     // Descriptors went: senders that waited for room among them go on.
     if (!parked_.empty() && !must_park_descriptors()) resume_parked();
+    if (watch == output_watch::start) output_watched_ = true;
     work.swap(deferred_);
   }
   if (!work.empty()) finish_unlocked(work);
