@@ -2,10 +2,10 @@
 #pragma once
 
 #include <chrono>
-#include <concepts>
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "libchan/detail/channel_impl.hpp"
@@ -51,7 +51,7 @@ class Sender {
   /// a struct of plain data (see libchan/fields.hpp) straight from `value`
   /// when the message can go at once; otherwise, and in process, the
   /// channel sends a copy.
-  void send(const T& value) requires std::copy_constructible<T> {
+  void send(const T& value) {
     std::error_code ec;
     send(value, ec);
     throw_if(ec);
@@ -70,7 +70,11 @@ class Sender {
   }
 
   /// As send(const T&), reporting failure through `ec`.
-  void send(const T& value, std::error_code& ec) requires std::copy_constructible<T> {
+  void send(const T& value, std::error_code& ec) {
+    // Checked here, not as a constraint: T may still be incomplete where
+    // Sender<T> is named (Value holds Senders).
+    static_assert(std::is_copy_constructible_v<T>,
+                  "a move-only value is sent with send(std::move(value))");
     if (impl_ && impl_->try_send_copy(value, ec)) return;
     send(T(value), ec);
   }
