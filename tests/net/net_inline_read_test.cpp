@@ -2,10 +2,12 @@
 // connection itself when it can (tcp, unix), rather than sleeping until the
 // io thread has read the message and woken it. Shown with an io_context
 // that nobody runs while the client waits: only the waiting thread can read.
+// A thread blocked reading a byte stream does the same.
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <optional>
 #include <random>
@@ -19,6 +21,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using libchan::Value;
+
+// Runs the client's io until `done`, for a test that failed and must not
+// leave its reader blocked.
+void client_io_run_until(net_test::client_io_stopped& setup, const std::atomic<bool>& done) {
+  setup.client_io.restart();
+  auto busy = boost::asio::make_work_guard(setup.client_io);
+  while (!done) setup.client_io.run_for(10ms);
+}
 
 // Receives on `rx` in short waits, each of which reads the connection
 // itself for a while, until `bound`: the answer may reach the socket at any
@@ -117,6 +127,50 @@ void close_while_a_thread_waits(const std::string& url, bool peer_closes) {
   }
 }
 
+// The server sends a byte stream and writes into it before the client
+// reads; with the client's io stopped, only a thread blocked in read_some
+// can read the bytes from the connection.
+void byte_stream_is_read_by_its_reader(const std::string& url) {
+  net_test::client_io_stopped setup(url);
+  if (::testing::Test::HasFailure()) return;
+  auto [mine, theirs] = libchan::stream_pair();
+  setup.reply_tx.send(libchan::make_map("stream", Value(std::move(theirs))));
+  std::error_code ec;
+  auto got = receive_patiently(setup.reply_rx, 10s, ec);
+  ASSERT_TRUE(got) << "the stream did not arrive: " << ec.message();
+  Value* field = got->find("stream");
+  ASSERT_TRUE(field && field->kind() == Value::Kind::stream);
+  libchan::ByteStream remote = field->take_stream();
+
+  // 64 KiB: within the window and the sockets' buffers, so that it all
+  // reaches the client's socket before anybody reads.
+  std::string sent(64u << 10, '\0');
+  for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>('a' + i % 26);
+  mine.write(sent);
+  mine.close_write();
+  std::this_thread::sleep_for(200ms);
+
+  std::atomic<bool> done{false};
+  std::string received;
+  std::error_code read_ec;
+  std::thread reader([&] {
+    std::array<std::byte, 8192> buf;
+    for (;;) {
+      std::size_t n = remote.read_some(buf, read_ec);
+      if (read_ec || n == 0) break;
+      received.append(reinterpret_cast<const char*>(buf.data()), n);
+    }
+    done = true;
+  });
+  const bool in_time = net_test::eventually([&] { return done.load(); }, 10s);
+  EXPECT_TRUE(in_time) << "the reading thread did not read the connection itself";
+  // Released by the io thread, if the reader could not help itself.
+  if (!in_time) client_io_run_until(setup, done);
+  reader.join();
+  EXPECT_FALSE(read_ec) << read_ec.message();
+  EXPECT_EQ(received, sent);
+}
+
 TEST(NetInlineRead, ClosingWhileAThreadWaitsEndsTheWaitTcp) {
   close_while_a_thread_waits("tcp://127.0.0.1:0", false);
 }
@@ -133,6 +187,17 @@ TEST(NetInlineRead, AWaitingThreadReadsItsAnswerItselfTcp) {
 
 TEST(NetInlineRead, AReturnChannelIsReadByItsWaitingThreadTcp) {
   return_channel_is_read_by_its_waiting_thread("tcp://127.0.0.1:0");
+  EXPECT_TRUE(net_test::eventually([] { return libchan::detail::io::live_drivers() == 0; }, 10s));
+}
+
+TEST(NetInlineRead, AByteStreamIsReadByItsReaderTcp) {
+  byte_stream_is_read_by_its_reader("tcp://127.0.0.1:0");
+  EXPECT_TRUE(net_test::eventually([] { return libchan::detail::io::live_drivers() == 0; }, 10s));
+}
+
+TEST(NetInlineRead, AByteStreamIsReadByItsReaderUnix) {
+  net_test::temp_dir dir;
+  byte_stream_is_read_by_its_reader("unix://" + dir.file("s.sock"));
   EXPECT_TRUE(net_test::eventually([] { return libchan::detail::io::live_drivers() == 0; }, 10s));
 }
 

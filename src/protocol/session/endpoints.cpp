@@ -25,6 +25,28 @@ bool with_session(const std::weak_ptr<channel_session>& weak, Fn&& fn, access ho
   return true;
 }
 
+// A blocking read of a byte stream, which the session may help along by
+// reading the connection on the waiting thread.
+class read_wait final : public wait_target {
+ public:
+  void complete(std::error_code ec, std::size_t n) {
+    ec_ = ec;
+    n_ = n;
+    signal_.notify();
+  }
+  bool ready() const noexcept override { return signal_.ready(); }
+  std::size_t wait(std::error_code& ec) {
+    signal_.wait();
+    ec = ec_;
+    return n_;
+  }
+
+ private:
+  blocking_signal signal_;
+  std::error_code ec_;
+  std::size_t n_ = 0;
+};
+
 // Deferred work is a std::function, which must be copyable; values are not.
 std::shared_ptr<std::optional<Value>> shared(std::optional<Value>&& v) {
   return std::make_shared<std::optional<Value>>(std::move(v));
@@ -616,14 +638,13 @@ std::size_t net_stream::read_some(std::span<std::byte> buffer, std::error_code& 
   });
   if (ready) return n;
   // Nothing buffered: wait as a pending read, so that the next data goes
-  // straight into `buffer`.
-  blocking_send waiter;
-  async_read_some(buffer, [&](std::error_code e, std::size_t got) {
-    n = got;
-    waiter.complete(e);
-  });
-  ec = waiter.wait();
-  return n;
+  // straight into `buffer`, read from the connection by this thread when
+  // the driver can (as a blocking receive does) rather than by the io
+  // thread, which would then wake this one.
+  read_wait waiter;
+  async_read_some(buffer, [&](std::error_code e, std::size_t got) { waiter.complete(e, got); });
+  if (!waiter.ready()) s->read_before_wait(waiter, std::chrono::steady_clock::time_point::max());
+  return waiter.wait(ec);
 }
 
 void net_stream::async_read_some(std::span<std::byte> buffer, io_handler done) {
