@@ -19,7 +19,10 @@ namespace {
             << " --role server|client|both --transport T --workload W\n"
                "         [--size BYTES] [--count N] [--address ADDR] [--timeout SECONDS]\n"
                "         [--cert PEM --key PEM --ca PEM]\n"
-               "  workloads: oneway pingpong reqrep_nested bulk channels fds\n";
+               "  workloads: oneway pingpong reqrep_nested bulk channels fds\n"
+               "  net_bench_raw also relays: --role server --transport tcp --workload "
+               "relay|relay_splice\n"
+               "    --address DESTINATION (one connection, both ways, for the gateway rows)\n";
   std::exit(2);
 }
 

@@ -14,6 +14,7 @@
 namespace netbench::raw {
 
 void tls_bulk(const Options& o);  // raw_tls.cpp
+void relay(const Options& o);     // raw_relay.cpp
 
 namespace {
 
@@ -185,6 +186,11 @@ void fds_client(const Options& o, int fd) {
 
 void run(const Options& o) {
   const auto& w = o.workload;
+  if (w == "relay" || w == "relay_splice") {
+    if (o.transport != "tcp" || o.role != Role::server)
+      fail(o, "relay", "the relay runs as --role server --transport tcp --address DESTINATION");
+    return relay(o);
+  }
   if (o.transport == "tls") {
     if (w != "bulk") return print_unsupported(o, "server", "raw tls runs the bulk workload only");
     return tls_bulk(o);
