@@ -440,15 +440,20 @@ void session_driver::read_while_waiting(const wait_target& w, steady_time deadli
       }
     }
     first = false;
-    if (fed) after_inline_feed();
+    if (fed) after_inline_feed(w.ready());
     if (ended || paused) return;  // the leaving guard wakes the io thread
   }
 }
 
-void session_driver::after_inline_feed() {
+void session_driver::after_inline_feed(bool done_waiting) {
   // The io thread did not hear of our calls (in_call), so this thread does
-  // what it would have: write the output the input caused (window updates,
-  // replies to SYN_STREAM), and hand over an end.
+  // what it would have: see to the output the input caused (window updates,
+  // replies to SYN_STREAM), and hand over an end. A thread that waits on
+  // writes it now. One that got what it waited for hands it to the io
+  // thread instead: it usually answers first, and its next wait writes the
+  // answer with that output in one go (a request's SYN_REPLY goes out with
+  // the reply, not in a packet of its own that wakes the peer for nothing).
+  if (done_waiting) return on_activity();
   flush_now();
   if (session_->end_reason()) on_activity();
 }

@@ -105,9 +105,10 @@ class session_driver final : public session::driver_hooks,
   void on_read(std::error_code ec, std::size_t n);
   void on_readable(std::error_code ec);
   void after_read(read_outcome outcome, std::error_code ec);
-  // After a thread fed input it read itself: writes what that caused and
-  // tells the io thread of an end.
-  void after_inline_feed();
+  // After a thread fed input it read itself: sees to what that caused (its
+  // own write while it waits on, the io thread's once it is done waiting)
+  // and tells the io thread of an end.
+  void after_inline_feed(bool done_waiting);
   void on_write(std::error_code ec);
   void arm_keepalive();
   void on_session_end();

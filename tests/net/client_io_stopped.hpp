@@ -44,14 +44,21 @@ inline void expect_pipe_works(libchan::Value& message, const libchan::Fd& read_e
 // a channel each way is set up and then stops: from then on, only a thread
 // of the client's that waits can read (or write) for it.
 struct client_io_stopped {
-  explicit client_io_stopped(const std::string& url, libchan::SessionOptions client_opts = {},
-                             const libchan::SessionOptions& server_opts = {})
+  // The client dials `dial_scheme` (a scheme of `registry`) in place of the
+  // listener's, when given.
+  explicit client_io_stopped(
+      const std::string& url, libchan::SessionOptions client_opts = {},
+      const libchan::SessionOptions& server_opts = {},
+      const libchan::TransportRegistry& registry = libchan::TransportRegistry::defaults(),
+      const std::string& dial_scheme = {})
       : listener(libchan::listen(url, server_opts)) {
     client_opts.io_context = &client_io;
     auto busy = boost::asio::make_work_guard(client_io);
     std::thread runner([&] { client_io.run(); });
     std::error_code ec;
-    client = libchan::dial(listener.local_address(), client_opts);
+    std::string address = listener.local_address();
+    if (!dial_scheme.empty()) address = dial_scheme + address.substr(address.find(':'));
+    client = libchan::dial(registry, address, client_opts);
     server = listener.accept_for(10s, ec);
     EXPECT_TRUE(server) << ec.message();
     request_tx = client->open_sender();

@@ -14,6 +14,7 @@
 
 #include "io/diagnostics.hpp"
 #include "net/client_io_stopped.hpp"
+#include "net/counting_transport.hpp"
 #include "net/net_support.hpp"
 #include "support/tls_options.hpp"
 
@@ -83,6 +84,40 @@ TEST(NetInlineWrite, AThreadWaitingForAnAnswerSendsItsRequestTls) {
   waiting_thread_sends_its_request("tls://127.0.0.1:0", false,
                                    test_certs::with_identity(test_certs::pki().client),
                                    test_certs::mutual_auth_server());
+}
+
+// A thread that reads a request itself and answers it writes the answer's
+// stream reply (SYN_REPLY) with the answer, in one write: not in a packet of
+// its own right after reading the request, which would wake the peer for
+// nothing. The answering side's io is stopped, so every write is that
+// thread's, and counted.
+TEST(NetInlineWrite, AnAnswerGoesOutWithItsStreamReplyInOneWrite) {
+  std::atomic<int> writes{0};
+  auto registry = libchan::TransportRegistry::defaults();
+  registry.add("counted+tcp", std::make_shared<net_test::counting_tcp_transport>(writes));
+  net_test::client_io_stopped setup("tcp://127.0.0.1:0", {}, {}, registry, "counted+tcp");
+  if (::testing::Test::HasFailure()) return;
+  auto [answer_rx, answer_tx] = libchan::buffered_pipe<Value>(1);
+  setup.reply_tx.send(libchan::make_map("n", 1, "ret", Value(std::move(answer_tx))));
+
+  const int before = writes.load();
+  std::error_code ec;
+  auto request = setup.reply_rx.receive_for(10s, ec);
+  ASSERT_TRUE(request) << "the request did not arrive: " << ec.message();
+  auto ret = request->find("ret")->take_sender();
+  ret.send(libchan::make_map("n", 2), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ret.close();
+  // The next wait writes what is pending: the stream reply, the answer and
+  // the end of the answer's channel.
+  EXPECT_FALSE(setup.reply_rx.receive_for(100ms, ec));
+  EXPECT_EQ(writes.load() - before, 1) << "writes from receiving the request to the next wait";
+
+  auto answer = answer_rx.receive_for(10s, ec);
+  ASSERT_TRUE(answer) << "the answer did not arrive: " << ec.message();
+  EXPECT_EQ(answer->find("n")->as_int(), 2);
+  EXPECT_FALSE(answer_rx.receive_for(10s, ec)) << "the answer's channel did not end";
+  EXPECT_FALSE(ec) << ec.message();
 }
 
 }  // namespace
