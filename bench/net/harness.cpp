@@ -22,7 +22,8 @@ namespace {
                "  workloads: oneway pingpong reqrep_nested bulk channels fds\n"
                "  net_bench_raw also relays: --role server --transport tcp --workload "
                "relay|relay_splice\n"
-               "    --address DESTINATION (one connection, both ways, for the gateway rows)\n";
+               "    --address DESTINATION (one connection, both ways, for the gateway rows)\n"
+               "  and runs bulk_threaded: bulk with an io thread per side\n";
   std::exit(2);
 }
 
@@ -224,7 +225,7 @@ std::uint64_t default_count(std::string_view workload, std::size_t size) {
   if (workload == "oneway") return size <= 64 ? 500000 : size <= 1024 ? 200000 : 10000;
   if (workload == "pingpong") return 20000;
   if (workload == "reqrep_nested") return 10000;
-  if (workload == "bulk") return 1ull << 30;
+  if (workload == "bulk" || workload == "bulk_threaded") return 1ull << 30;
   if (workload == "channels") return 200000;
   if (workload == "fds") return 20000;
   return 10000;

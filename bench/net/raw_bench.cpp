@@ -13,8 +13,10 @@
 
 namespace netbench::raw {
 
-void tls_bulk(const Options& o);  // raw_tls.cpp
-void relay(const Options& o);     // raw_relay.cpp
+void tls_bulk(const Options& o);                      // raw_tls.cpp
+void relay(const Options& o);                         // raw_relay.cpp
+void bulk_threaded_server(const Options& o, int fd);  // raw_threaded.cpp
+void bulk_threaded_client(const Options& o, int fd);
 
 namespace {
 
@@ -200,8 +202,8 @@ void run(const Options& o) {
   if (w == "channels") return print_unsupported(o, "server", "channels are libchan's own");
   if (w == "fds" && o.transport != "unix")
     return print_unsupported(o, "server", "descriptors pass over unix sockets only");
-  bool known =
-      w == "oneway" || w == "pingpong" || w == "reqrep_nested" || w == "bulk" || w == "fds";
+  bool known = w == "oneway" || w == "pingpong" || w == "reqrep_nested" || w == "bulk" ||
+               w == "fds" || w == "bulk_threaded";
   if (!known) fail(o, "server", "unknown workload " + w);
 
   if (o.role == Role::server) {
@@ -210,6 +212,7 @@ void run(const Options& o) {
     if (w == "oneway") oneway_server(o, c.get());
     if (w == "pingpong" || w == "reqrep_nested") echo_server(o, c.get());
     if (w == "bulk") bulk_server(o, c.get());
+    if (w == "bulk_threaded") bulk_threaded_server(o, c.get());
     if (w == "fds") fds_server(o, c.get());
     print_peak_rss(o, "server");
   } else if (o.role == Role::client) {
@@ -218,6 +221,7 @@ void run(const Options& o) {
     // Raw has no nested reply channel: its reqrep_nested is a plain round trip.
     if (w == "pingpong" || w == "reqrep_nested") pingpong_client(o, c.get());
     if (w == "bulk") bulk_client(o, c.get());
+    if (w == "bulk_threaded") bulk_threaded_client(o, c.get());
     if (w == "fds") fds_client(o, c.get());
     print_peak_rss(o, "client");
   } else {
