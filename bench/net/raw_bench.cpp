@@ -23,16 +23,6 @@ namespace {
 constexpr std::size_t frames_per_writev = 512;  // 1024 vectors: IOV_MAX
 constexpr std::size_t bulk_chunk = 256u << 10;
 
-void send_ack(const Options& o, int fd) {
-  std::uint8_t ack = 1;
-  if (!write_full(fd, {&ack, 1})) fail(o, "server", last_error("write ack"));
-}
-
-void wait_ack(const Options& o, int fd) {
-  std::uint8_t ack = 0;
-  if (!read_full(fd, {&ack, 1})) fail(o, "client", last_error("read ack"));
-}
-
 void oneway_server(const Options& o, int fd) {
   std::vector<std::uint8_t> buf(std::max<std::size_t>(1u << 20, 2 * (o.size + 4)));
   std::size_t have = 0;

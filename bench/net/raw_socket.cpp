@@ -156,4 +156,14 @@ bool read_frame(int fd, std::vector<std::uint8_t>& buf, std::size_t& payload) {
   return true;
 }
 
+void send_ack(const Options& o, int fd) {
+  std::uint8_t ack = 1;
+  if (!write_full(fd, {&ack, 1})) fail(o, "server", last_error("write ack"));
+}
+
+void wait_ack(const Options& o, int fd) {
+  std::uint8_t ack = 0;
+  if (!read_full(fd, {&ack, 1})) fail(o, "client", last_error("read ack"));
+}
+
 }  // namespace netbench::raw

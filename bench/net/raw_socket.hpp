@@ -51,6 +51,11 @@ bool writev_full(int fd, std::vector<iovec>& iov);
 /// into `buf`, which grows as needed; returns the payload size.
 bool read_frame(int fd, std::vector<std::uint8_t>& buf, std::size_t& payload);
 
+/// The one-byte acknowledgement that ends a timed run: the server sends it
+/// once all data arrived, the client waits for it before it closes.
+void send_ack(const Options& o, int fd);
+void wait_ack(const Options& o, int fd);
+
 /// The errno text, for failure messages.
 std::string last_error(std::string_view what);
 

@@ -61,16 +61,6 @@ class handoff {
   bool stopped_ = false;
 };
 
-void send_ack(const Options& o, int fd) {
-  std::uint8_t ack = 1;
-  if (!write_full(fd, {&ack, 1})) fail(o, "server", last_error("write ack"));
-}
-
-void wait_ack(const Options& o, int fd) {
-  std::uint8_t ack = 0;
-  if (!read_full(fd, {&ack, 1})) fail(o, "client", last_error("read ack"));
-}
-
 }  // namespace
 
 void bulk_threaded_server(const Options& o, int fd) {
