@@ -89,6 +89,33 @@ TEST(Select, NoMessageIsLostUnderContention) {
   EXPECT_EQ(next[1], each);
 }
 
+// A select won by one channel leaves its waiter registered on the other
+// until it unregisters; a close of that other channel at the same moment
+// must not touch the waiter once the select has returned (its stack frame
+// is reused by the next select). Many rounds, for the sanitizers to see.
+TEST(Select, AChannelEndingAsAnotherWinsLeavesTheGoneWaiterAlone) {
+  constexpr int rounds = 2000;
+  for (int i = 0; i < rounds; ++i) {
+    auto [rx_a, tx_a] = libchan::buffered_pipe<int>(1);
+    auto [rx_b, tx_b] = libchan::pipe<int>();
+    std::thread ender([&, &tx_a = tx_a, &tx_b = tx_b] {
+      tx_a.send(i);
+      tx_b.close();
+    });
+    auto first = libchan::select(rx_a, rx_b);
+    auto second = libchan::select(rx_a, rx_b);
+    ender.join();
+    // a's value, and b's end, in either order.
+    const bool a_first = first.index == 0;
+    const auto& from_a = a_first ? first : second;
+    const auto& from_b = a_first ? second : first;
+    ASSERT_EQ(from_a.index, 0u) << "round " << i;
+    ASSERT_EQ(from_a.value, i) << "round " << i;
+    ASSERT_EQ(from_b.index, 1u) << "round " << i;
+    ASSERT_EQ(from_b.value, std::nullopt) << "round " << i;
+  }
+}
+
 TEST(Select, AsyncSelectCompletesOnce) {
   auto [rx_a, tx_a] = libchan::pipe<int>();
   auto [rx_b, tx_b] = libchan::buffered_pipe<int>(1);

@@ -84,7 +84,7 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
 
   void cancel_all() override {
     std::unique_lock lock(mutex_);
-    auto waiting = std::exchange(receivers_, {});
+    auto waiting = take_claimed_receivers();
     lock.unlock();
     fail_receivers(waiting, errc::cancelled);
   }
@@ -96,7 +96,7 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
     // other channels.
     auto dropped = std::exchange(queue_, {});
     auto blocked = std::exchange(senders_, {});
-    auto waiting = std::exchange(receivers_, {});
+    auto waiting = take_claimed_receivers();
     lock.unlock();
     for (auto& s : blocked) s.waiter->complete(errc::closed);
     fail_receivers(waiting, errc::closed);
@@ -161,10 +161,9 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
     send_closed_ = true;
     send_error_ = ec;
     if (!queue_.empty() || !senders_.empty()) return;
-    auto waiting = std::exchange(receivers_, {});
+    auto waiting = take_claimed_receivers();
     lock.unlock();
-    for (auto& r : waiting)
-      if (r.waiter->claim()) r.waiter->complete(r.index, ec, std::nullopt);
+    fail_receivers(waiting, ec);
   }
 
  private:
@@ -196,9 +195,19 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
     return value;
   }
 
-  static void fail_receivers(std::deque<pending_receive>& waiting, errc e) {
-    for (auto& r : waiting)
-      if (r.waiter->claim()) r.waiter->complete(r.index, e, std::nullopt);
+  // Empties receivers_, keeping the waiters this call claims. Under the
+  // lock: a waiter whose claim fails belongs to a select that another
+  // channel won, and may be destroyed once its owner's cancel_receive gets
+  // the lock, so it must not be touched after it is released.
+  std::deque<pending_receive> take_claimed_receivers() {
+    auto waiting = std::exchange(receivers_, {});
+    std::erase_if(waiting, [](const pending_receive& r) { return !r.waiter->claim(); });
+    return waiting;
+  }
+
+  // Completes waiters claimed by take_claimed_receivers(); not under the lock.
+  static void fail_receivers(std::deque<pending_receive>& claimed, std::error_code ec) {
+    for (auto& r : claimed) r.waiter->complete(r.index, ec, std::nullopt);
   }
 
   std::mutex mutex_;
