@@ -200,9 +200,11 @@ class pipe_state final : public receiver_impl<T>, public sender_impl<T> {
   // channel won, and may be destroyed once its owner's cancel_receive gets
   // the lock, so it must not be touched after it is released.
   std::deque<pending_receive> take_claimed_receivers() {
-    auto waiting = std::exchange(receivers_, {});
-    std::erase_if(waiting, [](const pending_receive& r) { return !r.waiter->claim(); });
-    return waiting;
+    std::deque<pending_receive> claimed;
+    for (const auto& r : receivers_)
+      if (r.waiter->claim()) claimed.push_back(r);
+    receivers_.clear();
+    return claimed;
   }
 
   // Completes waiters claimed by take_claimed_receivers(); not under the lock.
