@@ -81,6 +81,12 @@ struct SessionLimits {
   /// Descriptors sent and not yet written to the connection; senders of
   /// more wait (each one stays open in this process until written).
   std::size_t max_queued_fds = 256;
+  /// Descriptors in received messages that the application has not taken
+  /// yet: at this many the session stops reading the connection until it
+  /// takes some, so that a receiver that falls behind a fast sender does
+  /// not run out of descriptors (the rest wait in the socket, outside this
+  /// process).
+  std::size_t max_buffered_fds = 512;
   /// Limits of the message decoder.
   CodecLimits codec;
 };

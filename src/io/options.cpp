@@ -46,6 +46,7 @@ session::options session_options(const SessionOptions& o, engine::role side, fai
   s.max_fds_per_message = l.max_fds_per_message;
   s.max_unclaimed_fds = l.max_unclaimed_fds;
   s.max_queued_fds = l.max_queued_fds;
+  s.max_buffered_fds = l.max_buffered_fds;
   // The driver keeps it only for connections that can pass descriptors.
   s.pass_descriptors = o.pass_descriptors;
   return s;

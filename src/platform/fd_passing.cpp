@@ -89,7 +89,10 @@ std::size_t receive_with_descriptors(int socket, std::span<std::byte> buffer, st
       fds.emplace_back(fd);
     }
   }
-  if (msg.msg_flags & MSG_CTRUNC) ec = std::make_error_code(std::errc::message_size);
+  // The control buffer holds as many as one message can carry, so the
+  // kernel cut descriptors off because this process has no room for them
+  // (RLIMIT_NOFILE): say so, rather than "message too long".
+  if (msg.msg_flags & MSG_CTRUNC) ec = std::make_error_code(std::errc::too_many_files_open);
   return static_cast<std::size_t>(n);
 }
 

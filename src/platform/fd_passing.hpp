@@ -32,7 +32,8 @@ std::size_t send_with_descriptors(int socket, std::span<const send_piece> pieces
 /// that came with the bytes to `fds` (close-on-exec; the caller owns them).
 /// Returns the bytes read, 0 at end of stream; std::errc::operation_would_block
 /// when nothing is there yet. Descriptors the kernel had to drop for lack of
-/// room fail the call with std::errc::message_size (the bytes were read).
+/// room in this process fail the call with std::errc::too_many_files_open
+/// (the bytes were read).
 std::size_t receive_with_descriptors(int socket, std::span<std::byte> buffer, std::vector<Fd>& fds,
                                      std::error_code& ec);
 

@@ -292,6 +292,7 @@ TEST(NetOptions, DefaultLimitsAreTheEngines) {
   EXPECT_EQ(pub.max_fds_per_message, ses.max_fds_per_message);
   EXPECT_EQ(pub.max_unclaimed_fds, ses.max_unclaimed_fds);
   EXPECT_EQ(pub.max_queued_fds, ses.max_queued_fds);
+  EXPECT_EQ(pub.max_buffered_fds, ses.max_buffered_fds);
   EXPECT_EQ(pub.codec.max_message_size, ses.codec.max_message_size);
   EXPECT_EQ(libchan::SessionOptions::default_keepalive_timeout,
             libchan::detail::engine::options{}.keepalive_timeout);

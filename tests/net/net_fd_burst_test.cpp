@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -93,6 +94,60 @@ TEST(NetFdBurst, DescriptorsInterleavedWithABulkStream) {
       std::async(std::launch::async, [&] { net_test::expect_stream_transfer(p, 32u << 20, 30s); });
   burst(p, std::move(ch), 500, false);
   bulk.get();
+}
+
+// A receiver that takes nothing while a thousand descriptors come: the
+// session stops reading at max_buffered_fds, so this process holds about
+// that many (plus the sender's max_queued_fds, since both sides are here),
+// not a thousand; the rest wait in the socket. Taken later, all arrive.
+TEST(NetFdBurst, AReceiverThatTakesNothingHoldsAtMostMaxBufferedFds) {
+  net_test::temp_dir dir;
+  libchan::SessionOptions server_opts;
+  server_opts.limits.max_buffered_fds = 100;
+  net_test::session_pair p("unix://" + dir.file("s.sock"), {}, server_opts);
+  auto [tx, rx] = p.channel();
+  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(devnull);
+  const int before = net_test::fd_count();
+  // Below the descriptors a user may have in flight in sockets (its
+  // RLIMIT_NOFILE, often 1024) once the receiver holds its 100.
+  constexpr std::size_t count = 1000;
+  std::atomic<std::size_t> sent{0};
+  std::thread sender([&, &tx = tx] {
+    for (std::size_t i = 0; i < count; ++i) {
+      std::error_code ec;
+      tx.send(libchan::make_map("seq", static_cast<std::int64_t>(i), "fd", devnull.duplicate()),
+              ec);
+      if (ec) break;
+      sent = i + 1;
+    }
+  });
+  // Until nothing moves for 200 ms: the sender is done or waits, and the
+  // receiving session reads no more.
+  int most = 0, last_fds = -1;
+  std::size_t last_sent = 0;
+  for (int quiet = 0; quiet < 10;) {
+    std::this_thread::sleep_for(20ms);
+    const int fds = net_test::fd_count();
+    most = std::max(most, fds);
+    quiet = sent == last_sent && fds == last_fds ? quiet + 1 : 0;
+    last_sent = sent;
+    last_fds = fds;
+  }
+  // 100 buffered, up to 256 queued by the sender, one write's worth (64)
+  // named by no message yet, and some slack.
+  EXPECT_LE(most - before, 100 + 256 + 64 + 32);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::error_code ec;
+    auto m = rx.receive_for(10s, ec);
+    ASSERT_TRUE(m) << "message " << i << ": " << ec.message() << "; " << p.server.error_message();
+    ASSERT_EQ(m->find("seq")->as_int(), static_cast<std::int64_t>(i));
+    ASSERT_EQ(m->find("fd")->kind(), Value::Kind::fd);
+    ASSERT_TRUE(m->find("fd")->take_fd());
+  }
+  sender.join();
+  EXPECT_FALSE(p.server.closed()) << p.server.error_message();
+  EXPECT_FALSE(p.client.closed()) << p.client.error_message();
 }
 
 }  // namespace

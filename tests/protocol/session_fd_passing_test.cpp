@@ -410,6 +410,67 @@ TEST(SessionFdPassing, UnclaimedDescriptorsAreBounded) {
   for (auto& p : pipes) EXPECT_TRUE(writers_closed(p));
 }
 
+// Messages holding descriptors that the application has not taken count
+// toward max_buffered_fds: at the bound the session takes no more input
+// (the frame that reached it is the last), and taking a message lets it
+// go on.
+TEST(SessionFdPassing, BufferedDescriptorsHoldTheInput) {
+  auto opts = passing();
+  opts.max_buffered_fds = 2;
+  scripted_session t(opts);
+  std::vector<pipe_ends> pipes;
+  std::vector<Fd> fds;
+  for (int i = 0; i < 4; ++i) {
+    pipes.push_back(make_pipe());
+    fds.push_back(std::move(pipes.back().write));
+  }
+  arrive(t, std::move(fds));
+  auto rx = t.accept_peer_channel();
+  ASSERT_TRUE(rx);
+  for (std::uint32_t i = 0; i < 4; ++i)
+    t.data(1, mp::map({{"fd", descriptor_ref(descriptors::form::fd, i)}}));
+  t.send();
+  EXPECT_EQ(t.diag().buffered_fds, 2u);
+  EXPECT_TRUE(t.s->input_paused());
+  EXPECT_FALSE(t.input.empty()) << "the frames behind the bound wait";
+  std::size_t received = 0;
+  while (received < 4) {
+    auto m = poll(*rx);
+    ASSERT_TRUE(m.ready && m.value) << "message " << received << ": " << m.ec.message();
+    ASSERT_EQ(m.value->find("fd")->kind(), Value::Kind::fd);
+    ++received;
+    EXPECT_FALSE(t.s->input_paused()) << "taking one made room";
+    t.feed({});
+    EXPECT_LE(t.diag().buffered_fds, 2u);
+  }
+  EXPECT_TRUE(t.input.empty());
+  EXPECT_EQ(t.diag().buffered_fds, 0u);
+}
+
+// Messages dropped with their receiver no longer count.
+TEST(SessionFdPassing, ClosingTheReceiverReleasesItsBufferedDescriptors) {
+  auto opts = passing();
+  opts.max_buffered_fds = 2;
+  scripted_session t(opts);
+  std::vector<pipe_ends> pipes;
+  std::vector<Fd> fds;
+  for (int i = 0; i < 2; ++i) {
+    pipes.push_back(make_pipe());
+    fds.push_back(std::move(pipes.back().write));
+  }
+  arrive(t, std::move(fds));
+  auto rx = t.accept_peer_channel();
+  ASSERT_TRUE(rx);
+  for (std::uint32_t i = 0; i < 2; ++i)
+    t.data(1, mp::map({{"fd", descriptor_ref(descriptors::form::fd, i)}}));
+  t.send();
+  EXPECT_TRUE(t.s->input_paused());
+  rx->close();
+  EXPECT_EQ(t.diag().buffered_fds, 0u);
+  EXPECT_FALSE(t.s->input_paused());
+  for (auto& p : pipes) EXPECT_TRUE(writers_closed(p));
+}
+
 TEST(SessionFdPassing, NotAnnouncedMeansNotTaken) {
   scripted_session t;
   auto p = make_pipe();

@@ -139,6 +139,7 @@ struct spdy_session::impl {
   /// we do flow control (as we cannot tell of it) may run past them.
   std::uint32_t settings_ping_id = 0;
   bool peer_knows_our_windows = false;
+  bool held = false;  ///< see spdy_session::hold_input
   /// Enforce our receive windows (stream or session) on the peer.
   bool enforce_stream_windows() const noexcept {
     return peer_flow_control && peer_knows_our_windows;

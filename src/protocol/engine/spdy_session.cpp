@@ -84,7 +84,7 @@ bool spdy_session::impl::session_open() const noexcept {
 
 bool spdy_session::impl::paused() const noexcept {
   // With nothing unconsumed there is always progress, whatever the limit.
-  return unconsumed > 0 && unconsumed >= opts.limits.max_unconsumed;
+  return held || (unconsumed > 0 && unconsumed >= opts.limits.max_unconsumed);
 }
 
 void spdy_session::impl::queue_frame(const spdy::frame& f, bool reply) {
@@ -239,6 +239,8 @@ void spdy_session::receive_eof() {
 }
 
 bool spdy_session::receive_paused() const noexcept { return impl_->paused(); }
+
+void spdy_session::hold_input(bool on) noexcept { impl_->held = on; }
 
 std::span<const std::uint8_t> spdy_session::pending_output() const noexcept {
   return impl_->out.front();

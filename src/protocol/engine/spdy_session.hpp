@@ -140,9 +140,12 @@ class spdy_session {
   /// The connection reached end of file.
   void receive_eof();
 
-  /// True while unconsumed data holds receive() back: offer the rest of the
-  /// input again after consume().
+  /// True while unconsumed data, or hold_input(), holds receive() back:
+  /// offer the rest of the input again after consume() or hold_input(false).
   bool receive_paused() const noexcept;
+  /// Stops receive() after the frame it is in (the upper layer holds too
+  /// much of what frames brought), or lets it go on.
+  void hold_input(bool on) noexcept;
 
   /// Bytes to write next (a prefix of all queued output); stays valid until
   /// consume_output(), whatever else is called meanwhile.

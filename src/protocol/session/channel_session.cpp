@@ -348,6 +348,7 @@ channel_session::diagnostics channel_session::diagnose() {
   d.unconsumed = engine_->unconsumed_bytes();
   d.unclaimed_fds = unclaimed_fds_.size();
   d.outgoing_fds = outgoing_fds_.size();
+  d.buffered_fds = buffered_fds_;
   d.pending_output = engine_->pending_output().size();
   d.last_error = last_error_;
   return d;

@@ -55,6 +55,10 @@ struct options {
   /// Descriptors sent and not yet written to the connection; senders of
   /// more wait. Each one is open in this process until written.
   std::size_t max_queued_fds = 256;
+  /// Descriptors in received messages the application has not taken yet:
+  /// at this many the session stops reading the connection until it takes
+  /// some (the kernel keeps the rest in the socket, outside this process).
+  std::size_t max_buffered_fds = 512;
 };
 
 /// What the session tells its driver. Called with no lock held, from the
@@ -224,6 +228,7 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     std::uint64_t unconsumed = 0;    ///< the engine's count, bounded by max_unconsumed
     std::size_t unclaimed_fds = 0;   ///< descriptors received, named by no message yet
     std::size_t outgoing_fds = 0;    ///< descriptors waiting for a write
+    std::size_t buffered_fds = 0;    ///< in received messages not taken yet
     std::size_t pending_output = 0;  ///< bytes queued for the connection
     std::string last_error;          ///< naming the limit, when one was broken
   };
@@ -261,6 +266,15 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
     if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
     if (auto hooks = hooks_.lock()) hooks->flush_now();
   }
+  /// Descriptors named by the messages decoded so far (see
+  /// buffer_descriptors). Under the lock.
+  std::uint64_t descriptors_claimed() const noexcept { return fds_claimed_; }
+  /// A received message holding `n` descriptors waits for the application
+  /// (buffer), or left (unbuffer): input holds at max_buffered_fds, so that
+  /// a receiver that does not keep up cannot run out of descriptors. Under
+  /// the lock.
+  void buffer_descriptors(std::size_t n);
+  void unbuffer_descriptors(std::size_t n);
   /// Before a thread sleeps until `w` is ready, which only input can make
   /// it: lets the driver read from that thread meanwhile
   /// (driver_hooks::read_while_waiting). Not under the lock.
@@ -526,6 +540,8 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::uint64_t next_mark_ = 1;
   std::uint64_t fds_received_ = 0;
   std::map<std::uint64_t, Fd> unclaimed_fds_;
+  std::uint64_t fds_claimed_ = 0;
+  std::size_t buffered_fds_ = 0;  // see buffer_descriptors
 
   Receiver<Receiver<Value>> incoming_rx_;
   Sender<Receiver<Value>> incoming_tx_;

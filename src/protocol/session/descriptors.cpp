@@ -203,7 +203,18 @@ Fd channel_session::claim_descriptor(std::uint64_t index, std::error_code& ec, s
   }
   Fd fd = std::move(it->second);
   unclaimed_fds_.erase(it);
+  ++fds_claimed_;
   return fd;
+}
+
+void channel_session::buffer_descriptors(std::size_t n) {
+  buffered_fds_ += n;
+  if (n > 0 && buffered_fds_ >= opts_.max_buffered_fds) engine_->hold_input(true);
+}
+
+void channel_session::unbuffer_descriptors(std::size_t n) {
+  buffered_fds_ -= std::min(n, buffered_fds_);
+  if (n > 0 && buffered_fds_ < opts_.max_buffered_fds) engine_->hold_input(false);
 }
 
 }  // namespace libchan::detail::session

@@ -106,11 +106,17 @@ void inbound_channel::on_data(std::span<const std::uint8_t> data) {
     } else {
       // Decoded straight into its place in the queue; dropped again if the
       // message is not whole yet.
-      Value& value = queue_.emplace_back().value;
+      auto& m = queue_.emplace_back();
       std::error_code ec;
       std::string detail;
-      n = s->decode_message(*this, rest, value, ec, detail);
-      if (ec || n == 0) queue_.pop_back();
+      const std::uint64_t claimed = s->descriptors_claimed();
+      n = s->decode_message(*this, rest, m.value, ec, detail);
+      if (ec || n == 0) {
+        queue_.pop_back();
+      } else {
+        m.fds = static_cast<std::size_t>(s->descriptors_claimed() - claimed);
+        s->buffer_descriptors(m.fds);
+      }
       if (!ec && n == 0 && rest.size() > s->opts().codec.max_message_size) {
         ec = errc::limit_exceeded;
         detail = "message exceeds max_message_size (" +
@@ -280,6 +286,7 @@ bool inbound_channel::take(channel_session& s, std::optional<Value>& out, std::e
 void inbound_channel::pop_taken(channel_session& s) {
   taken_ += queue_.front().bytes;
   s.drop_early(queue_.front().early);
+  s.unbuffer_descriptors(queue_.front().fds);
   queue_.pop_front();
   // The unfinished message behind it is at the front now.
   if (queue_.empty() && !partial_.empty()) release_partial(s);
@@ -470,6 +477,7 @@ void inbound_channel::close_receive() noexcept {
     for (auto& m : queue_) {
       unread += m.bytes;
       s.drop_early(m.early);
+      s.unbuffer_descriptors(m.fds);
     }
     // Unread messages may hold channel ends of this very session: destroy
     // them once the lock is released.

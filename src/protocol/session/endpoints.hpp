@@ -112,6 +112,7 @@ class inbound_channel final : public endpoint, public receiver_impl<Value> {
     std::size_t bytes = 0;  ///< consumed when taken
     std::size_t early = 0;  ///< consumed before it was whole (see release_partial)
     std::size_t raw = 0;    ///< if not 0: undecoded, its bytes at the front of raw_
+    std::size_t fds = 0;    ///< descriptors in `value` (channel_session::buffer_descriptors)
   };
   struct waiting {
     receive_waiter<Value>* waiter;
