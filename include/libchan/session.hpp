@@ -75,8 +75,10 @@ struct SessionLimits {
   /// carry when they travel as descriptors; more fail the send, or the
   /// received message.
   std::size_t max_fds_per_message = 16;
-  /// Descriptors received and not yet named by any message; a peer sending
-  /// more ends the session.
+  /// Descriptors received and not yet named by any message; past it the
+  /// oldest are closed (such as those of messages still on their way to a
+  /// channel closed here, which nobody decodes), and a message that names
+  /// one later fails its channel.
   std::size_t max_unclaimed_fds = 256;
   /// Descriptors sent and not yet written to the connection; senders of
   /// more wait (each one stays open in this process until written).

@@ -150,4 +150,44 @@ TEST(NetFdBurst, AReceiverThatTakesNothingHoldsAtMostMaxBufferedFds) {
   EXPECT_FALSE(p.client.closed()) << p.client.error_message();
 }
 
+// A receiver that closes in the middle of a burst: the messages still on
+// their way are dropped with their stream, unread, so nothing claims their
+// descriptors. At most max_unclaimed_fds of them stay open, and the
+// session goes on.
+TEST(NetFdBurst, AReceiverClosedMidBurstLeavesTheSessionWhole) {
+  net_test::temp_dir dir;
+  net_test::session_pair p("unix://" + dir.file("s.sock"));
+  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(devnull);
+  const int before = net_test::fd_count();
+  for (int round = 0; round < 3; ++round) {
+    auto [tx, rx] = p.channel();
+    std::thread sender([&, &tx = tx] {
+      for (std::size_t i = 0; i < 2000; ++i) {
+        std::error_code ec;
+        tx.send(libchan::make_map("fd", devnull.duplicate()), ec);
+        if (ec) break;
+      }
+    });
+    for (int i = 0; i < 10; ++i) {
+      std::error_code ec;
+      ASSERT_TRUE(rx.receive_for(10s, ec)) << ec.message() << "; " << p.server.error_message();
+    }
+    rx.close();
+    sender.join();
+  }
+  auto [tx, rx] = p.channel();
+  tx.send(libchan::make_map("fd", devnull.duplicate()));
+  std::error_code ec;
+  auto m = rx.receive_for(10s, ec);
+  ASSERT_TRUE(m) << ec.message() << "; " << p.server.error_message();
+  EXPECT_EQ(m->find("fd")->kind(), Value::Kind::fd);
+  EXPECT_FALSE(p.server.closed()) << p.server.error_message();
+  EXPECT_FALSE(p.client.closed()) << p.client.error_message();
+  m.reset();
+  const int bound = before + static_cast<int>(libchan::SessionLimits{}.max_unclaimed_fds);
+  EXPECT_TRUE(net_test::eventually([&] { return net_test::fd_count() <= bound; }))
+      << net_test::fd_count() << " descriptors open, " << before << " before";
+}
+
 }  // namespace

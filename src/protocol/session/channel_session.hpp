@@ -49,8 +49,8 @@ struct options {
   bool pass_descriptors = false;
   /// Descriptors one message may carry, sent or received.
   std::size_t max_fds_per_message = 16;
-  /// Descriptors received and not yet named by a message; a peer that sends
-  /// more ends the session.
+  /// Descriptors received and not yet named by a message; past it the
+  /// oldest are closed, and a message naming one fails its channel.
   std::size_t max_unclaimed_fds = 256;
   /// Descriptors sent and not yet written to the connection; senders of
   /// more wait. Each one is open in this process until written.
@@ -541,7 +541,8 @@ class channel_session : public std::enable_shared_from_this<channel_session> {
   std::uint64_t fds_received_ = 0;
   std::map<std::uint64_t, Fd> unclaimed_fds_;
   std::uint64_t fds_claimed_ = 0;
-  std::size_t buffered_fds_ = 0;  // see buffer_descriptors
+  std::optional<std::uint64_t> last_dropped_fd_;  // see receive_descriptors
+  std::size_t buffered_fds_ = 0;                  // see buffer_descriptors
 
   Receiver<Receiver<Value>> incoming_rx_;
   Sender<Receiver<Value>> incoming_tx_;

@@ -176,17 +176,27 @@ std::size_t channel_session::descriptors_due(std::uint64_t end, std::size_t enou
 }
 
 void channel_session::receive_descriptors(std::vector<Fd>& fds) {
+  std::vector<Fd> dropped;
   run([&] {
     // Not announced, or too late: nobody will name them.
     if (!opts_.pass_descriptors || ended_) return;
     for (auto& fd : fds) unclaimed_fds_.emplace(fds_received_++, std::move(fd));
-    if (unclaimed_fds_.size() <= opts_.max_unclaimed_fds) return;
-    std::string why = "peer sent " + std::to_string(unclaimed_fds_.size()) +
-                      " descriptors that no message named, more than max_unclaimed_fds (" +
-                      std::to_string(opts_.max_unclaimed_fds) + ")";
-    note_error(why);
-    engine_->shutdown();
-    end_session(make_error_code(errc::limit_exceeded), why);
+    // Past the bound the oldest go. They are most likely named by messages
+    // that nobody will decode: those on their way to a channel closed here
+    // meanwhile, which the engine drops with the stream. Our senders keep
+    // the rest close behind the messages naming them (docs/protocol.md).
+    std::size_t over = 0;
+    while (unclaimed_fds_.size() > opts_.max_unclaimed_fds) {
+      auto oldest = unclaimed_fds_.begin();
+      last_dropped_fd_ = oldest->first;
+      dropped.push_back(std::move(oldest->second));
+      unclaimed_fds_.erase(oldest);
+      ++over;
+    }
+    if (over > 0)
+      note_error("closed " + std::to_string(over) +
+                 " received descriptors that no message named, past max_unclaimed_fds (" +
+                 std::to_string(opts_.max_unclaimed_fds) + ")");
   });
   fds.clear();  // closes what was not kept
 }
@@ -196,9 +206,13 @@ Fd channel_session::claim_descriptor(std::uint64_t index, std::error_code& ec, s
   if (it == unclaimed_fds_.end()) {
     ec = errc::protocol_error;
     why = "descriptor " + std::to_string(index) +
-          (index < fds_received_
-               ? " named twice"
-               : " named before it arrived (" + std::to_string(fds_received_) + " received)");
+          (index >= fds_received_
+               ? " named before it arrived (" + std::to_string(fds_received_) + " received)"
+           : last_dropped_fd_ && index <= *last_dropped_fd_
+               ? " named twice, or too late: it may have been closed with those past "
+                 "max_unclaimed_fds (" +
+                     std::to_string(opts_.max_unclaimed_fds) + ")"
+               : " named twice");
     return {};
   }
   Fd fd = std::move(it->second);
