@@ -58,6 +58,10 @@ std::size_t send_with_descriptors(int socket, std::span<const send_piece> pieces
   }
 }
 
+bool too_many_in_flight(const std::error_code& ec) noexcept {
+  return ec.value() == ETOOMANYREFS && ec.category() == std::system_category();
+}
+
 std::size_t receive_with_descriptors(int socket, std::span<std::byte> buffer, std::vector<Fd>& fds,
                                      std::error_code& ec) {
   ec.clear();

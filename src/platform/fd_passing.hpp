@@ -28,6 +28,12 @@ struct send_piece {
 std::size_t send_with_descriptors(int socket, std::span<const send_piece> pieces,
                                   std::span<const int> fds, std::error_code& ec);
 
+/// True for the failure of a send whose descriptors would take the user
+/// past the descriptors it may have in flight in sockets (its RLIMIT_NOFILE,
+/// unless privileged): they leave as the peers read, so trying again later
+/// may work. No readiness event says when.
+bool too_many_in_flight(const std::error_code& ec) noexcept;
+
 /// Receives what the socket has now into `buffer`, appending descriptors
 /// that came with the bytes to `fds` (close-on-exec; the caller owns them).
 /// Returns the bytes read, 0 at end of stream; std::errc::operation_would_block

@@ -58,7 +58,9 @@ class socket_connection : public connection {
     pieces_.clear();
     for (const auto& b : buffers) pieces_.push_back({b.data(), b.size()});
     std::size_t n = platform::send_with_descriptors(socket_.native_handle(), pieces_, fds, ec);
-    if (ec == std::errc::operation_would_block) ec.clear();  // no room: nothing taken
+    // No room, or too many descriptors in flight: nothing taken, and the io
+    // thread tries again (see unix_connection).
+    if (ec == std::errc::operation_would_block || platform::too_many_in_flight(ec)) ec.clear();
     return n;
   }
 

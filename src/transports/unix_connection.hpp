@@ -5,6 +5,8 @@
 #pragma once
 
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <vector>
 
 #include "platform/fd_passing.hpp"
@@ -14,9 +16,16 @@ namespace libchan::detail::io {
 
 class unix_connection final : public socket_connection<boost::asio::local::stream_protocol> {
  public:
-  using socket_connection::socket_connection;
+  unix_connection(socket_type socket, std::string local, std::string peer)
+      : socket_connection(std::move(socket), std::move(local), std::move(peer)),
+        retry_(get_executor()) {}
 
   bool can_pass_descriptors() const override { return true; }
+
+  void close() noexcept override {
+    retry_.cancel();
+    socket_connection::close();
+  }
 
   void async_write_with_descriptors(std::span<const boost::asio::const_buffer> buffers,
                                     std::span<const int> fds, io_handler done) override {
@@ -48,7 +57,21 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
       });
       return;
     }
+    if (platform::too_many_in_flight(ec)) {
+      // Our user has as many descriptors in flight as it may: wait for the
+      // peers to read some, checking back ever less often.
+      retry_.expires_after(retry_delay_);
+      retry_delay_ = std::min(2 * retry_delay_, max_retry_delay);
+      retry_.async_wait(
+          [this, done = std::move(write_done_)](const boost::system::error_code& e) mutable {
+            write_done_ = std::move(done);
+            if (e) return complete_write(to_std(e), 0, false);
+            send_first(false);
+          });
+      return;
+    }
     if (ec) return complete_write(ec, 0, initiating);
+    retry_delay_ = min_retry_delay;
     sent_ = n;
     skip(out_, n);
     if (out_.empty()) return complete_write({}, sent_, initiating);
@@ -76,8 +99,14 @@ class unix_connection final : public socket_connection<boost::asio::local::strea
     if (!buffers.empty()) buffers.front() += n;
   }
 
+  static constexpr std::chrono::milliseconds min_retry_delay{1}, max_retry_delay{64};
+
   std::vector<boost::asio::const_buffer> out_;
   std::vector<int> out_fds_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>, executor>
+      retry_;
+  std::chrono::milliseconds retry_delay_ = min_retry_delay;
   std::size_t sent_ = 0;
   io_handler write_done_;
 };
