@@ -34,6 +34,23 @@ int read_byte(int fd) {
 
 using channel = std::pair<libchan::Sender<Value>, libchan::Receiver<Value>>;
 
+// Message `i` of a burst, whose "seq" must be `i`: the descriptor in its
+// "fd", or none after a failure.
+Fd receive_numbered(net_test::session_pair& p, libchan::Receiver<Value>& rx, std::size_t i) {
+  std::error_code ec;
+  auto m = rx.receive_for(10s, ec);
+  if (!m) {
+    ADD_FAILURE() << "message " << i << ": " << ec.message() << "; " << p.server.error_message();
+    return {};
+  }
+  EXPECT_EQ(m->find("seq")->as_int(), static_cast<std::int64_t>(i));
+  if (m->find("fd")->kind() != Value::Kind::fd) {
+    ADD_FAILURE() << "message " << i << " holds no descriptor";
+    return {};
+  }
+  return m->find("fd")->take_fd();
+}
+
 void burst(net_test::session_pair& p, channel ch, std::size_t count, bool in_one_go) {
   auto& [tx, rx] = ch;
   std::vector<Fd> readers;
@@ -57,12 +74,8 @@ void burst(net_test::session_pair& p, channel ch, std::size_t count, bool in_one
     }
   });
   for (std::size_t i = 0; i < count; ++i) {
-    std::error_code ec;
-    auto m = rx.receive_for(10s, ec);
-    ASSERT_TRUE(m) << "message " << i << ": " << ec.message() << "; " << p.server.error_message();
-    ASSERT_EQ(m->find("seq")->as_int(), static_cast<std::int64_t>(i));
-    ASSERT_EQ(m->find("fd")->kind(), Value::Kind::fd);
-    Fd w = m->find("fd")->take_fd();
+    Fd w = receive_numbered(p, rx, i);
+    ASSERT_TRUE(w);
     const unsigned char c = static_cast<unsigned char>(i);
     ASSERT_EQ(::write(w.get(), &c, 1), 1);
     // The descriptor of message i is the write end of pipe i.
@@ -137,14 +150,7 @@ TEST(NetFdBurst, AReceiverThatTakesNothingHoldsAtMostMaxBufferedFds) {
   // 100 buffered, up to 256 queued by the sender, one write's worth (64)
   // named by no message yet, and some slack.
   EXPECT_LE(most - before, 100 + 256 + 64 + 32);
-  for (std::size_t i = 0; i < count; ++i) {
-    std::error_code ec;
-    auto m = rx.receive_for(10s, ec);
-    ASSERT_TRUE(m) << "message " << i << ": " << ec.message() << "; " << p.server.error_message();
-    ASSERT_EQ(m->find("seq")->as_int(), static_cast<std::int64_t>(i));
-    ASSERT_EQ(m->find("fd")->kind(), Value::Kind::fd);
-    ASSERT_TRUE(m->find("fd")->take_fd());
-  }
+  for (std::size_t i = 0; i < count; ++i) ASSERT_TRUE(receive_numbered(p, rx, i));
   sender.join();
   EXPECT_FALSE(p.server.closed()) << p.server.error_message();
   EXPECT_FALSE(p.client.closed()) << p.client.error_message();

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -21,8 +20,7 @@
 #include <vector>
 
 #include "net/net_support.hpp"
-
-extern char** environ;
+#include "net/spawn_self.hpp"
 
 namespace {
 
@@ -58,26 +56,6 @@ TEST(NetFdInFlight, DISABLED_Sender) {
   std::_Exit(done && done.receive() ? 0 : 5);
 }
 
-pid_t spawn_sender(const std::string& url) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  env.push_back(std::string(sender_env) + "=" + url);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string exe = "/proc/self/exe";
-  std::string also = "--gtest_also_run_disabled_tests";
-  std::string filter = "--gtest_filter=NetFdInFlight.DISABLED_Sender";
-  char* argv[] = {exe.data(), also.data(), filter.data(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
 // Its exit status, waiting up to `limit`; -1 if it did not exit by then
 // (it is killed).
 int exit_status(pid_t pid, std::chrono::milliseconds limit) {
@@ -101,7 +79,8 @@ TEST(NetFdInFlight, AnUnprivilegedSenderWaitsForASlowReceiver) {
   libchan::SessionOptions opts;
   opts.limits.max_buffered_fds = 8;  // the rest stays in flight
   auto listener = libchan::listen(url, opts);
-  const pid_t pid = spawn_sender(listener.local_address());
+  const pid_t pid =
+      net_test::spawn_self("NetFdInFlight.DISABLED_Sender", sender_env, listener.local_address());
   ASSERT_GT(pid, 0);
   std::error_code ec;
   auto session = listener.accept_for(30s, ec);

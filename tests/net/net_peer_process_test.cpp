@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -18,8 +17,7 @@
 #include <future>
 
 #include "net/net_support.hpp"
-
-extern char** environ;
+#include "net/spawn_self.hpp"
 
 namespace {
 
@@ -68,30 +66,10 @@ struct child {
   ~child() { kill(); }
 };
 
-pid_t spawn_peer(const std::string& url) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  env.push_back(std::string(peer_env) + "=" + url);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string exe = "/proc/self/exe";
-  std::string also = "--gtest_also_run_disabled_tests";
-  std::string filter = "--gtest_filter=NetPeerProcess.DISABLED_Peer";
-  char* argv[] = {exe.data(), also.data(), filter.data(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
 TEST(NetPeerProcess, KilledMidTransfer) {
   auto l = libchan::listen("tcp://127.0.0.1:0");
   child peer;
-  peer.pid = spawn_peer(l.local_address());
+  peer.pid = net_test::spawn_self("NetPeerProcess.DISABLED_Peer", peer_env, l.local_address());
   ASSERT_GT(peer.pid, 0);
   std::error_code ec;
   auto session = l.accept_for(30s, ec);

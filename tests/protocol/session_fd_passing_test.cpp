@@ -425,35 +425,48 @@ TEST(SessionFdPassing, UnclaimedDescriptorsAreBounded) {
   EXPECT_FALSE(writers_closed(pipes[4])) << "the message holds it";
 }
 
+// A session with max_buffered_fds of 2 whose peer opened a channel and sent
+// `count` messages on it, each naming one descriptor (the write end of one
+// of `pipes`).
+struct buffered_burst {
+  explicit buffered_burst(std::uint32_t count) : t(options()) {
+    std::vector<Fd> fds;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      pipes.push_back(make_pipe());
+      fds.push_back(std::move(pipes.back().write));
+    }
+    arrive(t, std::move(fds));
+    rx = t.accept_peer_channel();
+    for (std::uint32_t i = 0; i < count; ++i)
+      t.data(1, mp::map({{"fd", descriptor_ref(descriptors::form::fd, i)}}));
+    t.send();
+  }
+  static session::options options() {
+    auto opts = passing();
+    opts.max_buffered_fds = 2;
+    return opts;
+  }
+
+  scripted_session t;
+  std::vector<pipe_ends> pipes;
+  std::optional<libchan::Receiver<Value>> rx;
+};
+
 // Messages holding descriptors that the application has not taken count
 // toward max_buffered_fds: at the bound the session takes no more input
 // (the frame that reached it is the last), and taking a message lets it
 // go on.
 TEST(SessionFdPassing, BufferedDescriptorsHoldTheInput) {
-  auto opts = passing();
-  opts.max_buffered_fds = 2;
-  scripted_session t(opts);
-  std::vector<pipe_ends> pipes;
-  std::vector<Fd> fds;
-  for (int i = 0; i < 4; ++i) {
-    pipes.push_back(make_pipe());
-    fds.push_back(std::move(pipes.back().write));
-  }
-  arrive(t, std::move(fds));
-  auto rx = t.accept_peer_channel();
-  ASSERT_TRUE(rx);
-  for (std::uint32_t i = 0; i < 4; ++i)
-    t.data(1, mp::map({{"fd", descriptor_ref(descriptors::form::fd, i)}}));
-  t.send();
+  buffered_burst b(4);
+  auto& t = b.t;
+  ASSERT_TRUE(b.rx);
   EXPECT_EQ(t.diag().buffered_fds, 2u);
   EXPECT_TRUE(t.s->input_paused());
   EXPECT_FALSE(t.input.empty()) << "the frames behind the bound wait";
-  std::size_t received = 0;
-  while (received < 4) {
-    auto m = poll(*rx);
+  for (std::size_t received = 0; received < 4; ++received) {
+    auto m = poll(*b.rx);
     ASSERT_TRUE(m.ready && m.value) << "message " << received << ": " << m.ec.message();
     ASSERT_EQ(m.value->find("fd")->kind(), Value::Kind::fd);
-    ++received;
     EXPECT_FALSE(t.s->input_paused()) << "taking one made room";
     t.feed({});
     EXPECT_LE(t.diag().buffered_fds, 2u);
@@ -464,26 +477,13 @@ TEST(SessionFdPassing, BufferedDescriptorsHoldTheInput) {
 
 // Messages dropped with their receiver no longer count.
 TEST(SessionFdPassing, ClosingTheReceiverReleasesItsBufferedDescriptors) {
-  auto opts = passing();
-  opts.max_buffered_fds = 2;
-  scripted_session t(opts);
-  std::vector<pipe_ends> pipes;
-  std::vector<Fd> fds;
-  for (int i = 0; i < 2; ++i) {
-    pipes.push_back(make_pipe());
-    fds.push_back(std::move(pipes.back().write));
-  }
-  arrive(t, std::move(fds));
-  auto rx = t.accept_peer_channel();
-  ASSERT_TRUE(rx);
-  for (std::uint32_t i = 0; i < 2; ++i)
-    t.data(1, mp::map({{"fd", descriptor_ref(descriptors::form::fd, i)}}));
-  t.send();
-  EXPECT_TRUE(t.s->input_paused());
-  rx->close();
-  EXPECT_EQ(t.diag().buffered_fds, 0u);
-  EXPECT_FALSE(t.s->input_paused());
-  for (auto& p : pipes) EXPECT_TRUE(writers_closed(p));
+  buffered_burst b(2);
+  ASSERT_TRUE(b.rx);
+  EXPECT_TRUE(b.t.s->input_paused());
+  b.rx->close();
+  EXPECT_EQ(b.t.diag().buffered_fds, 0u);
+  EXPECT_FALSE(b.t.s->input_paused());
+  for (auto& p : b.pipes) EXPECT_TRUE(writers_closed(p));
 }
 
 TEST(SessionFdPassing, NotAnnouncedMeansNotTaken) {
